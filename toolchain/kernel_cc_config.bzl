@@ -100,6 +100,7 @@ def _impl(ctx):
                 "-Wl,--build-id=none",
                 "-Wl,-z,max-page-size=0x1000",
                 "-Wl,--no-relax",
+                "-Wl,--no-warn-rwx-segments",
                 "-lgcc",
             ]),
         ],

@@ -1,0 +1,159 @@
+#!/usr/bin/env python3
+"""Boots a kernel image in QEMU: `bazel run //images:NAME -- [flags]`.
+
+The serial console is this program's stdout; the guest's exit status becomes
+this program's exit status (see kernel/arch/power.h for how it crosses QEMU).
+Flags this runner does not know are passed to the kernel command line, so
+`--site=DIR` reaches the image as `site=DIR`.
+
+Exit statuses: the guest's own status (0 = success, 70 = kernel panic);
+124 = --timeout expired; 125 = QEMU could not run; 126 = the VM stopped
+without reporting a status (a triple fault, or quit from the QEMU monitor);
+2 = bad flags.
+"""
+
+import argparse
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+EXIT_TIMEOUT = 124
+EXIT_QEMU_FAILED = 125
+EXIT_NO_STATUS = 126
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(
+        prog="bazel run //images:NAME --",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--smp", type=int, default=None,
+                        help="number of cores (default: 2, or 4 for images with a network port)")
+    parser.add_argument("--mem", default="256M", help="guest memory, QEMU syntax (default: 256M)")
+    parser.add_argument("--accel", choices=["auto", "kvm", "tcg"], default="auto",
+                        help="auto uses KVM when /dev/kvm is usable, TCG otherwise")
+    parser.add_argument("--port", type=int, default=None,
+                        help="host TCP port forwarded to the image's guest port")
+    parser.add_argument("--machine", choices=["microvm", "pc"], default="microvm",
+                        help="QEMU machine type (default: microvm, the fastest to boot)")
+    parser.add_argument("--gdb", action="store_true",
+                        help="start paused and wait for gdb on localhost:1234")
+    parser.add_argument("--timeout", type=float, default=0,
+                        help="stop the VM after this many seconds (exit 124); 0 = never")
+    parser.add_argument("--qemu", default="qemu-system-x86_64", help="QEMU binary")
+    parser.add_argument("--print-command", action="store_true",
+                        help="print the QEMU command line before running it")
+    # Filled in by the image's launcher (images/kernel_image.bzl).
+    parser.add_argument("--kernel", required=True, help=argparse.SUPPRESS)
+    parser.add_argument("--name", default="image", help=argparse.SUPPRESS)
+    parser.add_argument("--guest-port", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--default-port", type=int, default=0, help=argparse.SUPPRESS)
+    args, rest = parser.parse_known_args(argv)
+    kernel_args = []
+    for word in rest:
+        if not word.startswith("--") or len(word) < 3:
+            parser.error("unexpected argument %r (image flags look like --key or --key=value)" % word)
+        kernel_args.append(word[2:])
+    if args.smp is None:
+        args.smp = 4 if args.guest_port else 2
+    if not 1 <= args.smp <= 255:
+        parser.error("--smp must be between 1 and 255")
+    return args, kernel_args
+
+
+def kvm_usable():
+    return os.path.exists("/dev/kvm") and os.access("/dev/kvm", os.R_OK | os.W_OK)
+
+
+def qemu_command(args, kernel_args):
+    accel = args.accel
+    if accel == "auto":
+        accel = "kvm" if kvm_usable() else "tcg"
+    if accel == "kvm" and not kvm_usable():
+        sys.exit("run: --accel=kvm but /dev/kvm is missing or not accessible")
+    if args.machine == "microvm":
+        # No firmware to run (qboot), no PCI scan, no legacy devices we do
+        # not use: the fastest boot QEMU offers. The PIT stays for TSC
+        # calibration.
+        machine = "microvm,pit=on,pic=off,rtc=off,acpi=on"
+    else:
+        machine = "pc"
+    cmd = [
+        args.qemu,
+        "-machine", machine,
+        "-accel", accel,
+        "-cpu", "host" if accel == "kvm" else "max",
+        "-smp", str(args.smp),
+        "-m", args.mem,
+        "-kernel", args.kernel,
+        "-nodefaults", "-no-user-config", "-nographic",
+        "-serial", "mon:stdio",
+        "-no-reboot",
+        "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
+    ]
+    if kernel_args:
+        cmd += ["-append", " ".join(kernel_args)]
+    if args.guest_port:
+        port = args.port or args.default_port
+        cmd += ["-netdev", "user,id=net0,hostfwd=tcp:127.0.0.1:%d-:%d" % (port, args.guest_port),
+                "-device", "virtio-net-pci,netdev=net0,disable-legacy=on"]
+    if args.gdb:
+        cmd += ["-s", "-S"]
+    return cmd, accel
+
+
+def exit_status(qemu_status):
+    """Maps QEMU's exit status to the guest's (kernel/arch/power.h)."""
+    if qemu_status >= 3 and qemu_status % 2 == 1:
+        return (qemu_status >> 1) - 1
+    if qemu_status == 0:
+        print("run: the VM stopped without reporting a status "
+              "(triple fault, or quit from the monitor)", file=sys.stderr)
+        return EXIT_NO_STATUS
+    print("run: QEMU failed (exit status %d)" % qemu_status, file=sys.stderr)
+    return EXIT_QEMU_FAILED
+
+
+def main(argv):
+    args, kernel_args = parse_args(argv)
+    if not os.path.exists(args.kernel):
+        sys.exit("run: kernel image %s not found (build it with bazel build //images:%s)"
+                 % (args.kernel, args.name))
+    if shutil.which(args.qemu) is None:
+        print("run: %s not found; install it with: apt-get install qemu-system-x86" % args.qemu,
+              file=sys.stderr)
+        return EXIT_QEMU_FAILED
+    cmd, accel = qemu_command(args, kernel_args)
+    if args.print_command:
+        print("run: " + " ".join(cmd), file=sys.stderr)
+    print("run: booting %s with %d cores, %s, %s%s" % (
+        args.name, args.smp, args.mem, accel.upper(),
+        "" if accel == "kvm" else " (no KVM: software emulation, slower)"), file=sys.stderr)
+    if args.gdb:
+        print("run: waiting for gdb: gdb %s -ex 'target remote localhost:1234'"
+              % os.path.abspath(args.kernel), file=sys.stderr)
+    # QEMU gets its own process group so a terminal's Ctrl-C reaches it
+    # only through us, and we always reap it.
+    qemu = subprocess.Popen(cmd, stdin=None if sys.stdin.isatty() else subprocess.DEVNULL,
+                            start_new_session=not sys.stdin.isatty())
+    try:
+        status = qemu.wait(timeout=args.timeout or None)
+    except subprocess.TimeoutExpired:
+        qemu.kill()
+        qemu.wait()
+        print("\nrun: timed out after %g s; VM stopped" % args.timeout, file=sys.stderr)
+        return EXIT_TIMEOUT
+    except KeyboardInterrupt:
+        qemu.send_signal(signal.SIGTERM)
+        qemu.wait()
+        return 130
+    return exit_status(status)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,43 @@
+#pragma once
+// Traps (exceptions) and interrupts. Exceptions are fatal: they produce a
+// panic report. Interrupt vectors at or above kFirstInterruptVector are
+// dispatched to the handler registered for them; the local APIC gets its EOI
+// after the handler returns.
+
+#include <cstdint>
+
+namespace uk::arch {
+
+// The stack as trap_entry.S leaves it; the order is fixed by the pushes.
+struct TrapFrame {
+  uint64_t r15, r14, r13, r12, r11, r10, r9, r8;
+  uint64_t rbp, rdi, rsi, rdx, rcx, rbx, rax;
+  uint64_t vector, error_code;
+  uint64_t rip, cs, rflags, rsp, ss;  // pushed by the CPU
+};
+static_assert(sizeof(TrapFrame) == 22 * 8);
+
+inline constexpr uint8_t kFirstInterruptVector = 32;
+inline constexpr uint8_t kNmiVector = 2;
+inline constexpr uint8_t kPageFaultVector = 14;
+
+// Interrupt vectors the kernel uses. Higher vectors have higher priority in
+// the local APIC.
+inline constexpr uint8_t kTimerVector = 0xef;
+inline constexpr uint8_t kWakeVector = 0xf0;
+inline constexpr uint8_t kSpuriousVector = 0xff;
+
+using InterruptHandler = void (*)(TrapFrame& frame);
+
+// Builds the IDT (once, on the bootstrap core).
+void InitInterrupts();
+// Loads the IDT on the calling core.
+void LoadInterruptTable();
+// Handlers must not allocate or block; they run with interrupts off.
+void SetInterruptHandler(uint8_t vector, InterruptHandler handler);
+
+const char* ExceptionName(uint64_t vector);
+
+extern "C" char trap_stubs[];
+
+}  // namespace uk::arch

@@ -1,0 +1,19 @@
+#pragma once
+// The time-stamp counter is the kernel's clock. Its rate is measured once at
+// boot against the PIT (a fixed 1.193182 MHz reference every PC and QEMU
+// machine has); under KVM and TCG alike the TSC then runs at a constant rate.
+
+#include <cstdint>
+
+namespace uk::arch {
+
+void CalibrateTsc();
+uint64_t TscHz();
+uint64_t TscToNanoseconds(uint64_t ticks);
+uint64_t NanosecondsToTsc(uint64_t ns);
+uint64_t NanosecondsSinceBoot();  // 0 until CalibrateTsc has run
+
+// Busy-waits with `pause` for a short, bounded time (boot-time delays only).
+void SpinDelayNanoseconds(uint64_t ns);
+
+}  // namespace uk::arch

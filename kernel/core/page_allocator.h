@@ -1,0 +1,24 @@
+#pragma once
+// Physical page frames, shared by all cores behind one spin lock. Callers
+// that allocate often (the heap) batch their requests and keep per-core
+// caches, so this lock is off every hot path.
+
+#include <cstddef>
+#include <cstdint>
+
+#include "kernel/core/boot_info.h"
+
+namespace uk {
+
+// Frees every RAM page of `info` except the first MiB (BIOS data, the AP
+// trampoline) and [0, reserved_end) physical (the kernel image).
+void InitPageAllocator(const BootInfo& info, uint64_t reserved_end);
+
+// Returns the physical address of `count` contiguous zeroed pages, or 0.
+uint64_t AllocatePages(size_t count);
+void FreePages(uint64_t phys, size_t count);
+
+uint64_t FreePageCount();
+uint64_t PageFrameLimit();  // one past the highest managed page frame number
+
+}  // namespace uk

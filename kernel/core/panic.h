@@ -1,0 +1,27 @@
+#pragma once
+// Fatal errors. A panic stops every other core (NMI), prints the reason, the
+// core, the registers (when a trap caused it) and a symbolized backtrace on
+// the console, then powers the VM off with exit status kExitPanic, so a test
+// or a user sees a report and a non-zero status, never a hang.
+//
+// CHECK(condition) is always on, in every build.
+
+#include <cstdint>
+
+namespace uk {
+
+namespace arch {
+struct TrapFrame;
+}
+
+inline constexpr int kExitPanic = 70;  // EX_SOFTWARE
+
+[[noreturn]] void Panic(const char* format, ...) __attribute__((format(printf, 1, 2)));
+[[noreturn]] void PanicFromTrap(const arch::TrapFrame& frame);
+[[noreturn]] void CheckFailed(const char* file, int line, const char* condition);
+bool PanicInProgress();
+
+}  // namespace uk
+
+#define CHECK(condition) \
+  ((condition) ? static_cast<void>(0) : ::uk::CheckFailed(__FILE__, __LINE__, #condition))
