@@ -70,6 +70,8 @@ def _impl(ctx):
                 "-fno-stack-protector",
                 "-fno-omit-frame-pointer",
                 "-mno-omit-leaf-frame-pointer",
+                # Tail calls would drop frames from panic backtraces.
+                "-fno-optimize-sibling-calls",
                 "-fno-builtin",
                 "-fno-strict-aliasing",
                 "-g",

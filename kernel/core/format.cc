@@ -29,6 +29,7 @@ struct Spec {
   bool left = false;
   bool zero = false;
   int width = 0;
+  int precision = -1;  // %s only: at most this many characters
 };
 
 void PutPadded(Writer& out, const Spec& spec, const char* text, int length, bool negative) {
@@ -72,6 +73,15 @@ size_t FormatV(char* buffer, size_t size, const char* format, va_list args) {
       else break;
     }
     while (*p >= '0' && *p <= '9') spec.width = spec.width * 10 + (*p++ - '0');
+    if (*p == '.') {
+      ++p;
+      spec.precision = 0;
+      if (*p == '*') {
+        spec.precision = va_arg(args, int);
+        ++p;
+      }
+      while (*p >= '0' && *p <= '9') spec.precision = spec.precision * 10 + (*p++ - '0');
+    }
     int longs = 0;
     bool size_t_arg = false;
     while (*p == 'l') ++longs, ++p;
@@ -97,7 +107,7 @@ size_t FormatV(char* buffer, size_t size, const char* format, va_list args) {
       case 'p': {
         out.Put('0');
         out.Put('x');
-        Spec hex{.left = false, .zero = true, .width = 16};
+        Spec hex{.left = false, .zero = true, .width = 16, .precision = -1};
         PutNumber(out, hex, reinterpret_cast<uintptr_t>(va_arg(args, void*)), 16, false, false);
         break;
       }
@@ -110,7 +120,7 @@ size_t FormatV(char* buffer, size_t size, const char* format, va_list args) {
         const char* s = va_arg(args, const char*);
         if (s == nullptr) s = "(null)";
         int length = 0;
-        while (s[length] != '\0') ++length;
+        while ((spec.precision < 0 || length < spec.precision) && s[length] != '\0') ++length;
         PutPadded(out, spec, s, length, false);
         break;
       }

@@ -2,7 +2,8 @@
 // printf-style formatting into a caller's buffer, with no allocation and no
 // libc: the kernel's log, panic and console use it, and it is portable so the
 // host tests check it. Supported: %d %i %u %x %X %p %s %c %% with flags
-// '-', '0', width, and length modifiers l, ll, z. Unknown conversions are
+// '-', '0', width, precision for %s (".4s", ".*s": prints string_views),
+// and length modifiers l, ll, z. Unknown conversions are
 // copied through verbatim so a bad format string is visible, not fatal.
 
 #include <cstdarg>

@@ -1,0 +1,41 @@
+#include "kernel/core/cmdline.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace uk {
+namespace {
+
+TEST(CommandLineTest, KeyValueAndBareWords) {
+  CommandLine c("  loglevel=debug  quiet site=/srv/www ");
+  EXPECT_EQ(c.Get("loglevel"), "debug");
+  EXPECT_EQ(c.Get("site"), "/srv/www");
+  EXPECT_TRUE(c.Has("quiet"));
+  EXPECT_EQ(c.Get("quiet", "x"), "");
+  EXPECT_FALSE(c.Has("missing"));
+  EXPECT_EQ(c.Get("missing", "fallback"), "fallback");
+}
+
+TEST(CommandLineTest, LastOccurrenceWinsAndPrefixesDoNotMatch) {
+  CommandLine c("port=1 portable=2 port=3");
+  EXPECT_EQ(c.Get("port"), "3");
+  EXPECT_EQ(c.Get("portable"), "2");
+  EXPECT_FALSE(c.Has("por"));
+}
+
+TEST(CommandLineTest, ValueMayContainEquals) {
+  CommandLine c("arg=a=b");
+  EXPECT_EQ(c.Get("arg"), "a=b");
+}
+
+TEST(CommandLineTest, EmptyAndOverlong) {
+  EXPECT_FALSE(CommandLine("").Has(""));
+  std::string long_text(CommandLine::kMaxLength + 10, 'x');
+  CommandLine c(long_text);
+  EXPECT_TRUE(c.truncated());
+  EXPECT_EQ(c.text().size(), CommandLine::kMaxLength);
+}
+
+}  // namespace
+}  // namespace uk

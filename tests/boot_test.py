@@ -1,0 +1,91 @@
+"""Boots //images:hello and //tests:fault under QEMU and checks the output.
+
+Each boot has a generous timeout (the runner's --timeout), so a kernel that
+hangs fails the test instead of stalling it.
+"""
+
+import os
+import re
+import subprocess
+import unittest
+
+BOOT_TIMEOUT_S = 60
+EXIT_PANIC = 70
+
+
+def image(name):
+    root = os.environ.get("TEST_SRCDIR", "")
+    workspace = os.environ.get("TEST_WORKSPACE", "unikernel")
+    return os.path.join(root, workspace, name)
+
+
+def boot(name, *flags):
+    result = subprocess.run(
+        [image(name), "--timeout=%d" % BOOT_TIMEOUT_S] + list(flags),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdin=subprocess.DEVNULL)
+    return result.returncode, result.stdout.replace("\r\n", "\n"), result.stderr
+
+
+class HelloTest(unittest.TestCase):
+
+    def check_every_core_reports_once(self, machine, cores):
+        status, out, err = boot("images/hello", "--smp=%d" % cores, "--machine=" + machine)
+        self.assertEqual(status, 0, "exit status %d\nstdout:\n%s\nstderr:\n%s" % (status, out, err))
+        lines = [l for l in out.splitlines() if l.startswith("hello from")]
+        expected = {"hello from cpu %d of %d" % (i, cores) for i in range(cores)}
+        self.assertEqual(sorted(lines), sorted(expected), out)  # each exactly once
+        self.assertNotIn("PANIC", out)
+
+    def test_microvm_1_core(self):
+        self.check_every_core_reports_once("microvm", 1)
+
+    def test_microvm_2_cores(self):
+        self.check_every_core_reports_once("microvm", 2)
+
+    def test_microvm_4_cores(self):
+        self.check_every_core_reports_once("microvm", 4)
+
+    def test_pc_4_cores(self):
+        # The pc machine has a BIOS, a PIC and a PIT left running: the kernel
+        # must mask them.
+        self.check_every_core_reports_once("pc", 4)
+
+    def test_unknown_runner_flag_shape_is_refused(self):
+        status, _, err = boot("images/hello", "stray")
+        self.assertEqual(status, 2)
+        self.assertIn("unexpected argument", err)
+
+
+class FaultTest(unittest.TestCase):
+
+    def check_panic(self, kind, *expected):
+        status, out, err = boot("tests/fault", "--smp=2", "--fault=" + kind)
+        self.assertEqual(status, EXIT_PANIC, "stdout:\n%s\nstderr:\n%s" % (out, err))
+        self.assertIn("KERNEL PANIC on cpu 0", out)
+        self.assertIn("backtrace:", out)
+        self.assertIn("stopping the VM with exit status 70", out)
+        for text in expected:
+            self.assertRegex(out, text)
+        return out
+
+    def test_page_fault_names_address_and_function(self):
+        out = self.check_panic("page", r"page fault \(vector 14", r"faulting address 0x0000100000000000",
+                               r"rip 0x[0-9a-f]+ <uk::\(anonymous namespace\)::TouchUnmappedMemory\(\)",
+                               r"rax [0-9a-f]{16} rbx")
+        # The backtrace walks back to the kernel's start-up code. (The
+        # faulting function itself is a leaf without a frame, so the first
+        # caller shown may be AppMain's caller.)
+        self.assertRegex(out, r"backtrace:\n(  0x[0-9a-f]+  .*\n)*  0x[0-9a-f]+  uk::BootMain\(unsigned long\)\+0x")
+
+    def test_check_failure(self):
+        self.check_panic("check", r"CHECK failed at tests/fault_app.cc:\d+: value == 0",
+                         r"uk::\(anonymous namespace\)::FailCheck\(int\).*\+0x",
+                         r"uk::AppMain\(unsigned int, unsigned int\)\+0x")
+
+    def test_invalid_opcode(self):
+        self.check_panic("opcode", r"invalid opcode \(vector 6", r"ExecuteInvalidOpcode")
+
+
+if __name__ == "__main__":
+    unittest.main()
