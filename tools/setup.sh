@@ -13,6 +13,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev                     # host tests and benchmarks
   libboost-dev libdpdk-dev                                       # ring benchmark peers
   e2fsprogs curl                                                 # disk images, e2e checks
+  spin                                                           # model check of ipc/handshake.pml
 )
 
 sudo_if_needed() {
