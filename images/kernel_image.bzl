@@ -3,7 +3,8 @@ image and makes `bazel run` boot it in QEMU.
 
     kernel_image(
         name = "hello",
-        deps = ["//images/hello"],     # the application (and its services)
+        srcs = ["hello/hello.cc"],     # the application
+        deps = [],                     # services and libraries it uses
         guest_port = 0,                # guest TCP port the runner forwards, 0 for none
         default_host_port = 0,
     )
@@ -85,12 +86,19 @@ _LINKOPTS = [
     "$(location //boot:linker.ld)",
 ]
 
-def kernel_image(name, deps, guest_port = 0, default_host_port = 0, visibility = None, **kwargs):
+def kernel_image(name, srcs, deps = [], guest_port = 0, default_host_port = 0, visibility = None, **kwargs):
+    native.cc_library(
+        name = name + "_app",
+        srcs = srcs,
+        alwayslink = True,
+        target_compatible_with = KERNEL_ONLY,
+        deps = deps + ["//kernel"],
+    )
     common = dict(
         additional_linker_inputs = ["//boot:linker.ld"],
         linkopts = _LINKOPTS,
         target_compatible_with = KERNEL_ONLY,
-        deps = deps + ["//kernel"],
+        deps = [name + "_app"],
     )
     native.cc_binary(name = name + "_stage1.elf", **common)
     native.genrule(

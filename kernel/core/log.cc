@@ -19,6 +19,17 @@ void WriteLocked(const char* text, size_t length) {
   serial::Write(std::string_view(text, length));
 }
 
+struct Line {
+  char text[kLineMax];
+  size_t length;
+};
+
+Line FormatLine(const char* format, va_list args) {
+  Line line;
+  line.length = FormatV(line.text, sizeof(line.text), format, args);
+  return line;
+}
+
 }  // namespace
 
 void SetLogLevel(LogLevel level) { threshold = level; }
@@ -42,13 +53,12 @@ bool ParseLogLevel(const char* name, LogLevel* level) {
 }
 
 void Print(const char* format, ...) {
-  char line[kLineMax];
   va_list args;
   va_start(args, format);
-  size_t n = FormatV(line, sizeof(line), format, args);
+  Line line = FormatLine(format, args);
   va_end(args);
   SpinLockGuard guard(console_lock);
-  WriteLocked(line, n);
+  WriteLocked(line.text, line.length);
 }
 
 void Log(LogLevel level, const char* format, ...) {
@@ -68,16 +78,15 @@ void Log(LogLevel level, const char* format, ...) {
 }
 
 void PrintForPanic(const char* format, ...) {
-  char line[kLineMax];
   va_list args;
   va_start(args, format);
-  size_t n = FormatV(line, sizeof(line), format, args);
+  Line line = FormatLine(format, args);
   va_end(args);
   // Another core may have stopped while holding the lock; after a bounded
   // wait the panicking core writes anyway (and never unlocks what it did not
   // take).
   bool locked = console_lock.TryLockFor(1000000);
-  WriteLocked(line, n);
+  WriteLocked(line.text, line.length);
   if (locked) console_lock.Unlock();
 }
 
