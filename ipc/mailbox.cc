@@ -7,11 +7,11 @@
 
 namespace uk::ipc {
 
-template class Mailbox<Message, 64, 4>;
+template class Mailbox<Message, 64>;
 
 namespace internal {
 
-std::uint32_t CompileCheckMailbox(Mailbox<Message, 64, 4>& mailbox,
+std::uint32_t CompileCheckMailbox(Mailbox<Message, 64>& mailbox,
                                   std::uint64_t* kinds) {
   const std::uint32_t n = mailbox.Drain(
       [kinds](std::uint32_t producer, const Message& m) {

@@ -22,8 +22,9 @@
 // published at the previous check is still unread, i.e. the consumer did not
 // keep up for a whole check period. The scheduler uses it as a load signal.
 //
-// Buffers: the mailbox owns the rings' memory (kProducers * kSlots slots);
-// referenced bulk data follows message.h.
+// Buffers: the mailbox owns the rings' memory (producers * kSlots slots,
+// allocated once by the constructor: the producer count is known at run
+// time, e.g. the number of cores); referenced bulk data follows message.h.
 //
 // Portable: freestanding-safe headers only, no #ifdef.
 
@@ -31,29 +32,38 @@
 #include <cstdint>
 
 #include "ipc/spsc_ring.h"
+#include "ipc/stat_counter.h"
 
 namespace uk::ipc {
 
-// Consumer-private per-ring counters (plain integers: one writer).
+// Per-ring counters: written by the consumer only, readable anywhere.
 struct RingStats {
-  std::uint64_t messages = 0;     // items drained
-  std::uint32_t high_water = 0;   // most items seen waiting at one drain
-  std::uint32_t congested = 0;    // checks that found a stale item here
+  StatCounter messages;    // items drained
+  StatCounter high_water;  // most items seen waiting at one drain
+  StatCounter congested;   // checks that found a stale item here
 };
 
-template <typename T, std::uint32_t kSlots, std::uint32_t kProducers>
+template <typename T, std::uint32_t kSlots>
 class Mailbox {
-  static_assert(kProducers >= 1);
-
  public:
   using Ring = SpscRing<T, kSlots>;
   static constexpr std::uint32_t kDefaultBurst = 32;
 
-  Mailbox() = default;
+  // `producers` >= 1 rings, one per producer, allocated here.
+  explicit Mailbox(std::uint32_t producers)
+      : producers_(producers < 1 ? 1 : producers),
+        rings_(new Ring[producers_]),
+        congestion_mark_(new typename Ring::Index[producers_]()),
+        stats_(new RingStats[producers_]) {}
+  ~Mailbox() {
+    delete[] rings_;
+    delete[] congestion_mark_;
+    delete[] stats_;
+  }
   Mailbox(const Mailbox&) = delete;
   Mailbox& operator=(const Mailbox&) = delete;
 
-  static constexpr std::uint32_t producers() { return kProducers; }
+  std::uint32_t producers() const { return producers_; }
 
   // The ring producer `producer` writes into. Each producer must use only
   // its own ring, from one context at a time.
@@ -69,9 +79,9 @@ class Mailbox {
                       std::uint32_t burst = kDefaultBurst) {
     std::uint32_t total = 0;
     std::uint32_t empty_visits = 0;
-    while (total < budget && empty_visits < kProducers) {
+    while (total < budget && empty_visits < producers_) {
       const std::uint32_t p = cursor_;
-      cursor_ = (cursor_ + 1 == kProducers) ? 0 : cursor_ + 1;
+      cursor_ = (cursor_ + 1 == producers_) ? 0 : cursor_ + 1;
       const std::uint32_t want =
           (budget - total < burst) ? budget - total : burst;
       Ring& ring = rings_[p];
@@ -90,15 +100,15 @@ class Mailbox {
       const std::uint32_t seen =
           n + static_cast<std::uint32_t>(ring.LastSeenTail() -
                                          ring.ReadPosition());
-      if (seen > stats.high_water) stats.high_water = seen;
+      stats.high_water.RaiseTo(seen);
     }
     return total;
   }
 
   // True when no ring holds a published, unread item (fresh reads).
   bool AllEmpty() {
-    for (Ring& ring : rings_) {
-      if (!ring.Empty()) return false;
+    for (std::uint32_t p = 0; p < producers_; ++p) {
+      if (!rings_[p].Empty()) return false;
     }
     return true;
   }
@@ -107,7 +117,7 @@ class Mailbox {
   // on any ring. Re-arms the marks with the current tails.
   bool CheckCongestion() {
     bool congested = false;
-    for (std::uint32_t p = 0; p < kProducers; ++p) {
+    for (std::uint32_t p = 0; p < producers_; ++p) {
       Ring& ring = rings_[p];
       if (ring.ReadPosition() < congestion_mark_[p]) {
         congested = true;
@@ -124,11 +134,12 @@ class Mailbox {
   }
 
  private:
-  std::array<Ring, kProducers> rings_;
+  const std::uint32_t producers_;
+  Ring* const rings_;
   // Consumer-private state below: written by the consumer only.
   std::uint32_t cursor_ = 0;
-  std::array<typename Ring::Index, kProducers> congestion_mark_{};
-  std::array<RingStats, kProducers> stats_{};
+  typename Ring::Index* const congestion_mark_;
+  RingStats* const stats_;
 };
 
 }  // namespace uk::ipc

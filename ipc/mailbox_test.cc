@@ -10,7 +10,7 @@
 namespace uk::ipc {
 namespace {
 
-using Box = Mailbox<std::uint64_t, 16, 3>;
+using Box = Mailbox<std::uint64_t, 16>;
 using Seen = std::vector<std::pair<std::uint32_t, std::uint64_t>>;
 
 void Fill(Box& box, std::uint32_t producer, std::uint64_t first, int count) {
@@ -20,14 +20,14 @@ void Fill(Box& box, std::uint32_t producer, std::uint64_t first, int count) {
 }
 
 TEST(MailboxTest, EmptyMailbox) {
-  auto box = std::make_unique<Box>();
+  auto box = std::make_unique<Box>(3);
   EXPECT_TRUE(box->AllEmpty());
   EXPECT_EQ(box->Drain([](std::uint32_t, std::uint64_t) {}, 100), 0u);
   EXPECT_FALSE(box->CheckCongestion());
 }
 
 TEST(MailboxTest, AllEmptySeesAnyRing) {
-  auto box = std::make_unique<Box>();
+  auto box = std::make_unique<Box>(3);
   for (std::uint32_t p = 0; p < 3; ++p) {
     Fill(*box, p, 0, 1);
     EXPECT_FALSE(box->AllEmpty()) << "producer " << p;
@@ -37,7 +37,7 @@ TEST(MailboxTest, AllEmptySeesAnyRing) {
 }
 
 TEST(MailboxTest, DrainsRoundRobinWithBurstOne) {
-  auto box = std::make_unique<Box>();
+  auto box = std::make_unique<Box>(3);
   Fill(*box, 0, 100, 4);
   Fill(*box, 1, 200, 2);
   Fill(*box, 2, 300, 3);
@@ -52,7 +52,7 @@ TEST(MailboxTest, DrainsRoundRobinWithBurstOne) {
 }
 
 TEST(MailboxTest, BudgetIsRespectedAndNextDrainResumesAfterLastRing) {
-  auto box = std::make_unique<Box>();
+  auto box = std::make_unique<Box>(3);
   Fill(*box, 0, 100, 10);
   Fill(*box, 1, 200, 10);
   Fill(*box, 2, 300, 10);
@@ -68,7 +68,7 @@ TEST(MailboxTest, BudgetIsRespectedAndNextDrainResumesAfterLastRing) {
 }
 
 TEST(MailboxTest, BusyProducerCannotStarveOthers) {
-  auto box = std::make_unique<Box>();
+  auto box = std::make_unique<Box>(3);
   Fill(*box, 0, 0, 16);  // ring 0 full
   Fill(*box, 2, 500, 1);
   Seen seen;
@@ -80,7 +80,7 @@ TEST(MailboxTest, BusyProducerCannotStarveOthers) {
 }
 
 TEST(MailboxTest, CongestionMeansAnItemOutlivedACheck) {
-  auto box = std::make_unique<Box>();
+  auto box = std::make_unique<Box>(3);
   auto drop = [](std::uint32_t, std::uint64_t) {};
   Fill(*box, 1, 0, 2);
   EXPECT_FALSE(box->CheckCongestion()) << "new items are not congestion";
@@ -95,7 +95,7 @@ TEST(MailboxTest, CongestionMeansAnItemOutlivedACheck) {
 }
 
 TEST(MailboxTest, StatsCountMessagesAndHighWater) {
-  auto box = std::make_unique<Box>();
+  auto box = std::make_unique<Box>(3);
   auto drop = [](std::uint32_t, std::uint64_t) {};
   Fill(*box, 0, 0, 5);
   box->Drain(drop, 100, 2);

@@ -38,7 +38,7 @@
 // consumer then counts a `stray_wakeups` (the wakeup is harmless: a futex
 // wake with no waiter, or an IPI that at worst ends a later halt early).
 //
-// Counters are per side and plain integers (one writer each).
+// Counters are per side, one writer each (StatCounter: readable anywhere).
 //
 // Portable: freestanding-safe headers only, no #ifdef.
 
@@ -47,6 +47,7 @@
 #include <cstdint>
 
 #include "ipc/cache_line.h"
+#include "ipc/stat_counter.h"
 
 namespace uk::ipc {
 
@@ -81,17 +82,17 @@ concept WaitSeam = requires(S& seam, WakeWord& word) {
 
 // Producer-private counters (one per producer context).
 struct WakerCounters {
-  std::uint64_t wakeups_sent = 0;
-  std::uint64_t wakeups_suppressed = 0;  // consumer running, or already claimed
+  StatCounter wakeups_sent;
+  StatCounter wakeups_suppressed;  // consumer running, or already claimed
 };
 
 // Consumer-private counters.
 struct SleeperCounters {
-  std::uint64_t announces = 0;       // halts announced
-  std::uint64_t aborted = 0;         // re-check after the fence found work
-  std::uint64_t sleeps = 0;          // the seam really blocked
-  std::uint64_t sleep_skipped = 0;   // woken before it could block
-  std::uint64_t stray_wakeups = 0;   // a producer claimed a wake we cancelled
+  StatCounter announces;      // halts announced
+  StatCounter aborted;        // re-check after the fence found work
+  StatCounter sleeps;         // the seam really blocked
+  StatCounter sleep_skipped;  // woken before it could block
+  StatCounter stray_wakeups;  // a producer claimed a wake we cancelled
 };
 
 enum class SleepOutcome { kWorkFound, kWoken };

@@ -43,7 +43,7 @@ std::uint64_t CheckFor(std::uint32_t producer, std::uint64_t seq) {
 }
 
 struct World {
-  Mailbox<Message, 64, kProducers> box;
+  Mailbox<Message, 64> box{kProducers};
   WakeWord word;
   HostSeam seam;
   std::atomic<std::uint64_t> acked[kProducers] = {};  // consumer writes

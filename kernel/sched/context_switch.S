@@ -1,0 +1,33 @@
+// void uk_sched_switch(uintptr_t* save_rsp /* rdi */, uintptr_t next_rsp /* rsi */)
+// See context.h. The pop order must match PrepareContext's frame.
+        .text
+        .globl uk_sched_switch
+        .type uk_sched_switch, @function
+uk_sched_switch:
+        pushq %rbp
+        pushq %rbx
+        pushq %r12
+        pushq %r13
+        pushq %r14
+        pushq %r15
+        movq %rsp, (%rdi)
+        movq %rsi, %rsp
+        popq %r15
+        popq %r14
+        popq %r13
+        popq %r12
+        popq %rbx
+        popq %rbp
+        ret
+        .size uk_sched_switch, . - uk_sched_switch
+
+// A new thread's first `ret` lands here: r12 = entry, r13 = arg.
+        .globl uk_sched_thread_start
+        .type uk_sched_thread_start, @function
+uk_sched_thread_start:
+        movq %r13, %rdi
+        callq *%r12
+        ud2                     // entry never returns
+        .size uk_sched_thread_start, . - uk_sched_thread_start
+
+        .section .note.GNU-stack, "", @progbits

@@ -1,0 +1,187 @@
+#pragma once
+// The per-core cooperative scheduler.
+//
+// Each core runs one Scheduler loop on its boot stack. The loop owns the
+// core's threads and decides, from queue and ring state alone, what the core
+// does next:
+//
+//   1. threads whose deadline passed become runnable (sleep queue);
+//   2. threads parked on a WaitSource (an inbound ring, a device queue) whose
+//      source is ready become runnable;
+//   3. the first runnable thread runs until it yields, parks or exits;
+//   4. with nothing runnable, the core is idle by definition: it polls for
+//      the adaptive window, then announces a halt, re-checks steps 1-3 and
+//      executes `hlt` (ipc/wake.h has the handshake). A one-shot timer is
+//      armed for the earliest deadline, so an idle core takes no periodic
+//      interrupt at all.
+//
+// No thread ever tells the scheduler it is idle; a thread only says what it
+// waits for (WaitFor, Park, SleepUntil), and the core halts when nothing it
+// waits for has happened.
+//
+// Threads are cooperative and never migrate. Everything in a Scheduler is
+// touched only by its own core, except wake_word() (the halt announcement,
+// read by producers on other cores) and the counters (StatCounter: one
+// writer, any reader). Interrupt handlers touch only InterruptWake() and
+// interrupt counters.
+//
+// Portable: the hardware sits behind `Platform`; host tests drive the same
+// code with a fake clock.
+
+#include <cstddef>
+#include <cstdint>
+
+#include "ipc/stat_counter.h"
+#include "ipc/wake.h"
+#include "kernel/sched/halt_poll.h"
+#include "kernel/sched/thread.h"
+
+namespace uk::sched {
+
+inline constexpr uint32_t kMaxCores = 256;
+
+// Something a parked thread waits for. The scheduler calls Ready() from its
+// loop and from the idle re-check, so it must be cheap and side-effect free
+// (an Empty() check of a ring).
+class WaitSource {
+ public:
+  virtual bool Ready() = 0;
+
+ protected:
+  ~WaitSource() = default;
+};
+
+// The per-core hardware seam. Kernel: TSC, LAPIC timer, `sti; hlt`, IPIs
+// (kernel/sched/kernel_platform.cc). Host tests: a fake clock.
+class Platform {
+ public:
+  virtual uint64_t NowNs() = 0;
+  virtual uint64_t Cycles() = 0;
+  virtual void Pause() = 0;
+  // Arms the core's one-shot timer for `deadline_ns` (SleepQueue::kNever:
+  // disarm). Called just before a halt.
+  virtual void ArmDeadline(uint64_t deadline_ns) = 0;
+  // The ipc::WaitSeam operations (see ipc/wake.h for the contract).
+  virtual bool SleepUntilWoken(ipc::WakeWord& word) = 0;
+  virtual void Wake(ipc::WakeWord& word) = 0;
+
+ protected:
+  ~Platform() = default;
+};
+
+// Per-core counters. busy = elapsed - poll - halt.
+struct CoreCounters {
+  ipc::StatCounter start_cycles;
+  ipc::StatCounter poll_cycles;
+  ipc::StatCounter halt_cycles;
+  ipc::StatCounter poll_hits;         // idle periods ended by work while polling
+  ipc::StatCounter context_switches;
+  ipc::StatCounter wake_interrupts;   // wake IPIs received
+  ipc::StatCounter timer_interrupts;  // one-shot deadlines that fired
+  ipc::StatCounter messages_out;      // messages this core put in rings
+  ipc::StatCounter ring_full;         // sends that found the ring full
+  ipc::WakerCounters waker;           // wakeups sent / suppressed (as producer)
+  ipc::SleeperCounters sleeper;       // halts announced / aborted / slept
+};
+
+class Scheduler {
+ public:
+  static constexpr size_t kDefaultStackSize = 32 * 1024;
+
+  Scheduler(uint32_t core, uint32_t wake_target, Platform& platform,
+            HaltPollConfig config = {});
+  Scheduler(const Scheduler&) = delete;
+  Scheduler& operator=(const Scheduler&) = delete;
+
+  // ---- The registry of every core's scheduler (filled at boot) ----
+  static void Register(Scheduler* scheduler);
+  static Scheduler& ForCore(uint32_t core);
+  static Scheduler* ForCoreOrNull(uint32_t core);
+  static Scheduler& Current();  // the calling core's
+  static uint32_t CoreCount();  // registered cores (0..CoreCount()-1)
+
+  // Runs the loop. In the kernel it never returns; host tests call
+  // RequestStop() and it returns once no thread is left.
+  void Run();
+  void RequestStop() { stop_requested_ = true; }
+
+  // ---- From this core's threads (Spawn also before Run) ----
+  Thread* Spawn(ThreadEntry entry, void* arg, const char* name,
+                Joinable joinable = Joinable::kYes,
+                size_t stack_size = kDefaultStackSize);
+  Thread* current() const { return current_; }
+  void Yield();
+  void SleepUntil(uint64_t deadline_ns);
+  void SleepFor(uint64_t ns) { SleepUntil(NowNs() + ns); }
+  // Parks the calling thread until `source.Ready()`.
+  void WaitFor(WaitSource& source);
+  // Parks the calling thread until Unpark() or the deadline. Returns false
+  // if the deadline passed first.
+  bool Park(uint64_t deadline_ns = SleepQueue::kNever);
+  // Makes a parked thread of this core runnable (no-op otherwise).
+  void Unpark(Thread* thread);
+  // Waits for a joinable thread of this core to exit, then frees it.
+  void Join(Thread* thread);
+  [[noreturn]] void Exit();
+  // A joinable, not yet joined thread of this core by id, or nullptr.
+  Thread* FindJoinable(uint64_t id) const;
+
+  // ---- Configuration and signals ----
+  void SetIdlePolicy(IdlePolicy policy) { policy_ = policy; }
+  IdlePolicy idle_policy() const { return policy_; }
+  // A consumer on this core could not keep up (see PlanIdle).
+  void NoteCongestion() { congested_ = true; }
+  // From an interrupt handler on this core: the interrupt is itself the
+  // event, so an announced halt must not go ahead (see Idle()).
+  void InterruptWake();
+
+  uint32_t core() const { return core_; }
+  uint64_t NowNs() { return platform_.NowNs(); }
+  Platform& platform() { return platform_; }
+  ipc::WakeWord& wake_word() { return wake_word_; }
+  CoreCounters& counters() { return counters_; }
+  const HaltPollWindow& halt_poll() const { return window_; }
+  uint32_t thread_count() const { return threads_; }
+
+ private:
+  static void ThreadMain(void* thread);
+  void SwitchToThread(Thread* thread);  // loop -> thread
+  void SwitchToLoop();                  // thread -> loop
+  void MakeRunnable(Thread* thread);
+  void WakeDueSleepers();
+  void WakeReadyWaiters();
+  bool HasWork();
+  void Idle();
+  bool PollFor(uint64_t start_ns, uint64_t budget_ns);
+  void Reap(Thread* thread);
+  void CheckStack(const Thread& thread) const;
+
+  const uint32_t core_;
+  Platform& platform_;
+  ipc::WakeWord wake_word_;
+  CoreCounters counters_;
+  HaltPollWindow window_;
+  IdlePolicy policy_ = IdlePolicy::kAdaptive;
+  bool congested_ = false;
+  bool stop_requested_ = false;
+
+  uintptr_t loop_rsp_ = 0;
+  Thread* current_ = nullptr;
+  Thread* exited_ = nullptr;  // set by Exit, reaped by the loop
+  ThreadList run_queue_;
+  ThreadList waiters_;        // parked on a WaitSource
+  SleepQueue sleepers_;       // sleeping, or parked with a deadline
+  Thread* joinable_ = nullptr;  // list through next_all
+  uint64_t next_thread_id_ = 1;
+  uint32_t threads_ = 0;
+};
+
+// The calling core's index. Defined by the platform: per-CPU data in the
+// kernel, a thread_local in host tests.
+uint32_t CurrentCore();
+
+// Reports a broken scheduler invariant and stops (kernel: Panic). Defined by
+// the platform, like CurrentCore.
+[[noreturn]] void SchedulerFatal(const char* what);
+
+}  // namespace uk::sched
