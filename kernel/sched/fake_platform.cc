@@ -7,18 +7,6 @@
 #include "gtest/gtest.h"
 
 namespace uk::sched {
-namespace {
-thread_local uint32_t current_core = 0;
-}  // namespace
-
-uint32_t CurrentCore() { return current_core; }
-void SetCurrentCoreForTest(uint32_t core) { current_core = core; }
-
-void SchedulerFatal(const char* what) {
-  std::fprintf(stderr, "scheduler: %s\n", what);
-  std::abort();
-}
-
 void FakePlatform::ArmDeadline(uint64_t deadline_ns) { armed_deadline_ = deadline_ns; }
 
 void FakePlatform::At(uint64_t at_ns, std::function<void()> event) {

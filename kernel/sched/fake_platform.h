@@ -9,6 +9,7 @@
 #include <functional>
 #include <map>
 
+#include "kernel/sched/host_core.h"
 #include "kernel/sched/scheduler.h"
 
 namespace uk::sched {
@@ -43,8 +44,5 @@ class FakePlatform : public Platform {
   uint64_t halts_forever_ = 0;
   std::multimap<uint64_t, std::function<void()>> events_;
 };
-
-// Sets the core CurrentCore() reports on this host thread.
-void SetCurrentCoreForTest(uint32_t core);
 
 }  // namespace uk::sched

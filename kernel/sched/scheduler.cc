@@ -102,6 +102,7 @@ void Scheduler::Join(Thread* t) {
       t == current_ || t->joiner != nullptr) {
     SchedulerFatal("Join: not a joinable thread of this core");
   }
+  t->join_claimed = true;
   if (t->state != ThreadState::kDone) {
     t->joiner = current_;
     while (t->state != ThreadState::kDone) Park();
@@ -222,7 +223,7 @@ void Scheduler::Run() {
       SwitchToThread(t);
       continue;
     }
-    if (stop_requested_ && threads_ == 0) return;
+    if (StopReached()) return;
     Idle();
   }
 }
@@ -262,7 +263,21 @@ bool Scheduler::HasWork() {
   for (Thread* t = waiters_.front(); t != nullptr; t = t->next) {
     if (t->waiting_on->Ready()) return true;
   }
-  return stop_requested_ && threads_ == 0;
+  return StopReached();
+}
+
+void Scheduler::RequestStop(uint32_t threads_left) {
+  // Release/acquire: nothing else is published; the IPI-equivalent wake
+  // below makes a halted core look.
+  stop_at_threads_.store(threads_left, std::memory_order_release);
+  ipc::WakerCounters unused;
+  PlatformSeam seam{platform_};
+  ipc::WakeIfHalted(seam, wake_word_, unused);
+}
+
+bool Scheduler::StopReached() const {
+  const int64_t at = stop_at_threads_.load(std::memory_order_acquire);
+  return at >= 0 && threads_ <= static_cast<uint64_t>(at);
 }
 
 bool Scheduler::PollFor(uint64_t start_ns, uint64_t budget_ns) {

@@ -28,6 +28,7 @@
 // Portable: the hardware sits behind `Platform`; host tests drive the same
 // code with a fake clock.
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 
@@ -101,9 +102,10 @@ class Scheduler {
   static uint32_t CoreCount();  // registered cores (0..CoreCount()-1)
 
   // Runs the loop. In the kernel it never returns; host tests call
-  // RequestStop() and it returns once no thread is left.
+  // RequestStop(n) (from any thread) and it returns once at most n threads
+  // are left (n = the service threads that never exit).
   void Run();
-  void RequestStop() { stop_requested_ = true; }
+  void RequestStop(uint32_t threads_left = 0);
 
   // ---- From this core's threads (Spawn also before Run) ----
   Thread* Spawn(ThreadEntry entry, void* arg, const char* name,
@@ -155,6 +157,7 @@ class Scheduler {
   bool PollFor(uint64_t start_ns, uint64_t budget_ns);
   void Reap(Thread* thread);
   void CheckStack(const Thread& thread) const;
+  bool StopReached() const;
 
   const uint32_t core_;
   Platform& platform_;
@@ -163,7 +166,8 @@ class Scheduler {
   HaltPollWindow window_;
   IdlePolicy policy_ = IdlePolicy::kAdaptive;
   bool congested_ = false;
-  bool stop_requested_ = false;
+  // Host tests only; -1 = run forever. Atomic: set from another thread.
+  std::atomic<int64_t> stop_at_threads_{-1};
 
   uintptr_t loop_rsp_ = 0;
   Thread* current_ = nullptr;

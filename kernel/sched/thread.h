@@ -30,6 +30,7 @@ struct Thread {
   ThreadState state = ThreadState::kRunnable;
   Joinable joinable = Joinable::kYes;
   bool timed_out = false;      // set when a wait with a deadline expired
+  bool join_claimed = false;   // someone (local or remote) will join it
   uint32_t core = 0;
   uint64_t id = 0;             // unique per core, never reused
   const char* name = "";

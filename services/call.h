@@ -1,0 +1,38 @@
+#pragma once
+// Request/reply over rings.
+//
+// Call() sends a request whose `source` is the calling core's sched service
+// and whose request_id is fresh for that core, then parks the calling
+// thread. The callee answers with Reply(), a new message to that address.
+// The caller core's sched service hands it to DeliverReply(), which finds
+// the parked call by id, copies the reply into the caller's message and
+// unparks it. A reply nobody waits for any more (the call timed out) is
+// counted and dropped.
+//
+// The pending calls of a core live on their callers' stacks, in a list only
+// that core touches.
+
+#include <cstdint>
+
+#include "ipc/message.h"
+#include "services/service.h"
+
+namespace uk::svc {
+
+inline constexpr uint64_t kNoTimeout = UINT64_MAX;
+
+// Sends `message` and parks until the reply arrives (then `message` holds
+// it) or `timeout_ns` passes (kTimedOut; a late reply is dropped).
+SendStatus Call(Address to, ipc::Message& message, uint64_t timeout_ns = kNoTimeout);
+
+// From a handler: sends `reply` to whoever sent `request`, with its id.
+SendStatus Reply(const ipc::Message& request, ipc::Message reply);
+
+// For the sched service: completes the pending call `reply` answers.
+// Returns false for a stale or unknown reply.
+bool DeliverReply(const ipc::Message& reply);
+
+// Replies that arrived after their call gave up, on this core.
+uint64_t StaleReplies(uint32_t core);
+
+}  // namespace uk::svc
