@@ -73,15 +73,15 @@ class FaultTest(unittest.TestCase):
         out = self.check_panic("page", r"page fault \(vector 14", r"faulting address 0x0000100000000000",
                                r"rip 0x[0-9a-f]+ <uk::\(anonymous namespace\)::TouchUnmappedMemory\(\)",
                                r"rax [0-9a-f]{16} rbx")
-        # The backtrace walks back to the kernel's start-up code. (The
-        # faulting function itself is a leaf without a frame, so the first
-        # caller shown may be AppMain's caller.)
-        self.assertRegex(out, r"backtrace:\n(  0x[0-9a-f]+  .*\n)*  0x[0-9a-f]+  uk::BootMain\(unsigned long\)\+0x")
+        # The backtrace walks back to where the application's thread began.
+        # (The faulting function itself is a leaf without a frame, so the
+        # first caller shown may be AppMain's caller.)
+        self.assertRegex(out, r"backtrace:\n(  0x[0-9a-f]+  .*\n)*  0x[0-9a-f]+  uk_sched_thread_start\+0x")
 
     def test_check_failure(self):
         self.check_panic("check", r"CHECK failed at tests/fault_app.cc:\d+: value == 0",
                          r"uk::\(anonymous namespace\)::FailCheck\(int\).*\+0x",
-                         r"uk::AppMain\(unsigned int, unsigned int\)\+0x")
+                         r"uk::AppMain\(\)\+0x")
 
     def test_invalid_opcode(self):
         self.check_panic("opcode", r"invalid opcode \(vector 6", r"ExecuteInvalidOpcode")

@@ -6,7 +6,6 @@
 
 #include <cstdint>
 
-#include "kernel/arch/power.h"
 #include "kernel/core/app.h"
 #include "kernel/core/boot_info.h"
 #include "kernel/core/log.h"
@@ -28,15 +27,14 @@ constexpr uintptr_t kUnmapped = 0x0000100000000000;
 
 }  // namespace
 
-void AppMain(uint32_t cpu, uint32_t) {
-  if (cpu != 0) return;
+int AppMain() {
   std::string_view fault = KernelCommandLine().Get("fault", "page");
   Print("fault test: causing a '%.*s' fault\n", static_cast<int>(fault.size()), fault.data());
   if (fault == "page") TouchUnmappedMemory();
   if (fault == "check") FailCheck(1);
   if (fault == "opcode") ExecuteInvalidOpcode();
   Print("fault test: unknown fault kind\n");
-  arch::PowerOff(1);
+  return 1;
 }
 
 }  // namespace uk

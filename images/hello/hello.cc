@@ -1,36 +1,37 @@
-// //images:hello: every core says hello once, then the VM powers off with
-// exit status 0. The bootstrap core waits for the others without spinning:
-// each one bumps a counter and wakes it with an IPI.
+// //images:hello: a thread on every core says hello, core 0 joins them all,
+// and the VM powers off with exit status 0. Everything goes through the
+// per-core runtime: threads are created on other cores by messages to their
+// sched services, and joining is a request that is answered when the thread
+// exits. No core spins while it waits.
 
-#include <atomic>
 #include <cstdint>
 
-#include "kernel/arch/lapic.h"
-#include "kernel/arch/percpu.h"
-#include "kernel/arch/power.h"
-#include "kernel/arch/trap.h"
 #include "kernel/core/app.h"
 #include "kernel/core/log.h"
-#include "kernel/core/wait.h"
+#include "kernel/sched/scheduler.h"
+#include "services/sched/sched_service.h"
 
 namespace uk {
 namespace {
 
-// Release on increment publishes the core's printed line (the console lock
-// already orders it); acquire on the bootstrap core's read pairs with it.
-std::atomic<uint32_t> reported{0};
+void SayHello(void*) {
+  Print("hello from cpu %u of %u\n", sched::CurrentCore(), sched::Scheduler::CoreCount());
+}
 
 }  // namespace
 
-void AppMain(uint32_t cpu, uint32_t cpu_count) {
-  Print("hello from cpu %u of %u\n", cpu, cpu_count);
-  if (cpu != 0) {
-    reported.fetch_add(1, std::memory_order_release);
-    arch::SendIpi(arch::CpuByIndex(0).apic_id, arch::kWakeVector);
-    return;
+int AppMain() {
+  const uint32_t cores = sched::Scheduler::CoreCount();
+  auto* threads = new svc::RemoteThread[cores];
+  for (uint32_t core = 0; core < cores; ++core) {
+    threads[core] = svc::SpawnOn(core, &SayHello, nullptr, "hello");
   }
-  HaltUntil([&] { return reported.load(std::memory_order_acquire) == cpu_count - 1; });
-  arch::PowerOff(0);
+  int failed = 0;
+  for (uint32_t core = 0; core < cores; ++core) {
+    if (!svc::Join(threads[core])) ++failed;
+  }
+  delete[] threads;
+  return failed == 0 ? 0 : 1;
 }
 
 }  // namespace uk

@@ -1,12 +1,14 @@
 #pragma once
-// The application an image links in. The kernel calls AppMain once on every
-// core, after all cores are up, with interrupts on; when it returns, the
-// core halts until an interrupt arrives (forever, for now).
-
-#include <cstdint>
+// The application an image links in.
+//
+// AppMain runs as the first thread on core 0, once every core runs its
+// scheduler and its sched service, so it can place work on any core
+// (services/sched/sched_service.h: SpawnOn, Join) and start the image's
+// services. Returning from AppMain powers the VM off with the returned
+// status, after printing every core's counters. A server never returns.
 
 namespace uk {
 
-void AppMain(uint32_t cpu, uint32_t cpu_count);
+int AppMain();
 
 }  // namespace uk

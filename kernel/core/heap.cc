@@ -17,7 +17,7 @@ using arch::kPageSize;
 constexpr int kClassCount = 8;  // 16, 32, ..., 2048
 constexpr int kBatch = 32;      // blocks moved between a core and the center
 constexpr uint8_t kPageUnknown = 0, kPageLarge = 0xff;
-constexpr size_t kLargeHeader = 64;
+constexpr size_t kLargeHeader = 128;  // keeps large blocks 128-aligned (ring indices)
 constexpr uint64_t kLargeMagic = 0x4c415247452d554b;  // "LARGE-UK"
 
 struct FreeBlock {

@@ -1,7 +1,8 @@
 // Kernel start-up, in the order things become available:
 //   serial -> per-CPU block, GDT, IDT -> C++ constructors -> boot info and
 //   command line -> page allocator, heap -> TSC -> ACPI, local APIC ->
-//   application processors -> the application on every core.
+//   application processors -> every core's scheduler (per_core.h), and the
+//   application as the first thread on core 0.
 
 #include <atomic>
 
@@ -13,12 +14,12 @@
 #include "kernel/arch/smp.h"
 #include "kernel/arch/trap.h"
 #include "kernel/arch/tsc.h"
-#include "kernel/core/app.h"
 #include "kernel/core/boot_info.h"
 #include "kernel/core/heap.h"
 #include "kernel/core/log.h"
 #include "kernel/core/page_allocator.h"
 #include "kernel/core/panic.h"
+#include "kernel/core/per_core.h"
 #include "kernel/core/wait.h"
 #include "kernel/drivers/serial.h"
 
@@ -35,8 +36,7 @@ arch::CpuTopology topology;
 // (acquire) so that AppMain sees the final core count everywhere.
 std::atomic<bool> all_cores_up{false};
 
-void IgnoreWake(arch::TrapFrame&) {}
-void IgnoreTimer(arch::TrapFrame&) {}
+void IgnoreInterrupt(arch::TrapFrame&) {}
 
 void RunGlobalConstructors() {
   for (auto* f = __init_array_start; f != __init_array_end; ++f) (*f)();
@@ -55,12 +55,6 @@ void ApplyCommandLine(const CommandLine& command_line) {
 void InitThisCore(arch::PerCpu& cpu) {
   arch::LoadCpuTables(cpu.tables);
   arch::LoadInterruptTable();
-}
-
-[[noreturn]] void RunApplication(uint32_t index) {
-  arch::EnableInterrupts();
-  AppMain(index, arch::CpuCount());
-  for (;;) arch::EnableInterruptsAndHalt();  // interrupts still get handled
 }
 
 }  // namespace
@@ -94,8 +88,9 @@ void BootMain(uint64_t start_info_phys) {
   }
   arch::InitLocalApic(topology.local_apic_phys);
   bsp.apic_id = arch::LocalApicId();
-  arch::SetInterruptHandler(arch::kWakeVector, IgnoreWake);
-  arch::SetInterruptHandler(arch::kTimerVector, IgnoreTimer);
+  // Until the per-core runtime takes them over, these only end a halt.
+  arch::SetInterruptHandler(arch::kWakeVector, IgnoreInterrupt);
+  arch::SetInterruptHandler(arch::kTimerVector, IgnoreInterrupt);
   arch::CalibrateLocalApicTimer();
 
   uint32_t online = arch::StartApplicationProcessors(topology);
@@ -103,11 +98,12 @@ void BootMain(uint64_t start_info_phys) {
   Log(LogLevel::kInfo, "%u cpus, %lu MiB free, tsc %lu MHz, %s, boot took %lu us", online,
       FreePageCount() * arch::kPageSize >> 20, arch::TscHz() / 1000000,
       arch::LocalApicIsX2Apic() ? "x2apic" : "xapic", arch::NanosecondsSinceBoot() / 1000);
+  PrepareCores(online);
   all_cores_up.store(true, std::memory_order_release);
   for (uint32_t i = 1; i < online; ++i) {
     arch::SendIpi(arch::CpuByIndex(i).apic_id, arch::kWakeVector);
   }
-  RunApplication(0);
+  RunCore(0);
 }
 
 // Entered from boot/ap_trampoline.S on the stack the bootstrap core gave us.
@@ -117,7 +113,7 @@ void ApMain(arch::PerCpu* cpu) {
   arch::InitLocalApicOnThisCore();
   arch::ReportApOnline();
   HaltUntil([] { return all_cores_up.load(std::memory_order_acquire); });
-  RunApplication(cpu->index);
+  RunCore(cpu->index);
 }
 
 }  // namespace uk

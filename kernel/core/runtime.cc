@@ -88,11 +88,11 @@ void* AllocateOrPanic(size_t size) {
 void* operator new(size_t size) { return AllocateOrPanic(size); }
 void* operator new[](size_t size) { return AllocateOrPanic(size); }
 void* operator new(size_t size, std::align_val_t align) {
-  // Small blocks of size class S sit at multiples of S, large blocks at 64
-  // bytes past a page: asking for at least `align` bytes is enough up to 64
+  // Small blocks of size class S sit at multiples of S, large blocks at 128
+  // bytes past a page: asking for at least `align` bytes is enough up to 128
   // bytes for large blocks and up to kMaxSmallSize for small ones.
   size_t a = static_cast<size_t>(align);
-  if (a > 64 && size > uk::kMaxSmallSize) uk::Panic("alignment %zu not supported", a);
+  if (a > 128 && size > uk::kMaxSmallSize) uk::Panic("alignment %zu not supported", a);
   return AllocateOrPanic(size < a ? a : size);
 }
 void* operator new[](size_t size, std::align_val_t align) { return operator new(size, align); }

@@ -1,0 +1,175 @@
+#include "kernel/core/per_core.h"
+
+#include <atomic>
+
+#include "kernel/arch/cpu.h"
+#include "kernel/arch/lapic.h"
+#include "kernel/arch/percpu.h"
+#include "kernel/arch/power.h"
+#include "kernel/arch/trap.h"
+#include "kernel/arch/tsc.h"
+#include "kernel/core/app.h"
+#include "kernel/core/format.h"
+#include "kernel/core/log.h"
+#include "kernel/core/panic.h"
+#include "kernel/core/wait.h"
+#include "kernel/sched/scheduler.h"
+#include "services/sched/sched_service.h"
+#include "services/service.h"
+
+namespace uk {
+namespace {
+
+using sched::Scheduler;
+using sched::SleepQueue;
+
+// The hardware behind a core's scheduler. Touched only by its own core
+// (Wake runs on the producer's core but only sends an IPI).
+class KernelPlatform final : public sched::Platform {
+ public:
+  uint64_t NowNs() override { return arch::NanosecondsSinceBoot(); }
+  uint64_t Cycles() override { return arch::ReadTsc(); }
+  void Pause() override { arch::Pause(); }
+
+  void ArmDeadline(uint64_t deadline_ns) override {
+    if (deadline_ns == SleepQueue::kNever) {
+      if (armed_deadline_ != SleepQueue::kNever) arch::ArmTimer(0);
+      armed_deadline_ = SleepQueue::kNever;
+      return;
+    }
+    if (deadline_ns == armed_deadline_) return;  // already counting down
+    const uint64_t now = NowNs();
+    arch::ArmTimer(deadline_ns > now ? deadline_ns - now : 1);
+    armed_deadline_ = deadline_ns;
+  }
+
+  // The check of `state` and the halt are atomic with respect to the wake
+  // IPI: with interrupts off, an IPI sent after the check stays pending
+  // until `sti` takes effect, which is after `hlt` began, so it ends the
+  // halt. The timer and wake handlers also reset `state` (InterruptWake),
+  // so an interrupt taken before the `cli` stops the halt here.
+  bool SleepUntilWoken(ipc::WakeWord& word) override {
+    arch::DisableInterrupts();
+    // Relaxed: interrupts are off; the handshake's fences did the ordering.
+    if (word.state.load(std::memory_order_relaxed) != ipc::kHaltAnnounced) {
+      arch::EnableInterrupts();
+      return false;
+    }
+    arch::EnableInterruptsAndHalt();
+    return true;
+  }
+
+  void Wake(ipc::WakeWord& word) override { arch::SendIpi(word.target, arch::kWakeVector); }
+
+  void TimerFired() { armed_deadline_ = SleepQueue::kNever; }
+
+ private:
+  uint64_t armed_deadline_ = SleepQueue::kNever;
+};
+
+KernelPlatform* platforms[sched::kMaxCores];
+// Cores whose sched service is up; core 0 waits for all before AppMain.
+std::atomic<uint32_t> services_up{0};
+
+void OnWakeInterrupt(arch::TrapFrame&) {
+  if (Scheduler* s = Scheduler::ForCoreOrNull(arch::CurrentCpuIndex())) {
+    ++s->counters().wake_interrupts;
+    s->InterruptWake();
+  }
+}
+
+void OnTimerInterrupt(arch::TrapFrame&) {
+  const uint32_t core = arch::CurrentCpuIndex();
+  if (Scheduler* s = Scheduler::ForCoreOrNull(core)) {
+    ++s->counters().timer_interrupts;
+    platforms[core]->TimerFired();
+    s->InterruptWake();
+  }
+}
+
+void AppThread(void*) { Shutdown(AppMain()); }
+
+uint64_t Percent10(uint64_t part, uint64_t whole) {  // tenths of a percent
+  return whole == 0 ? 0 : part * 1000 / whole;
+}
+
+}  // namespace
+
+namespace sched {
+
+uint32_t CurrentCore() { return arch::CurrentCpuIndex(); }
+
+void SchedulerFatal(const char* what) { Panic("scheduler: %s", what); }
+
+}  // namespace sched
+
+void PrepareCores(uint32_t count) {
+  for (uint32_t i = 0; i < count; ++i) {
+    platforms[i] = new KernelPlatform;
+    Scheduler::Register(new Scheduler(i, arch::CpuByIndex(i).apic_id, *platforms[i]));
+  }
+  arch::SetInterruptHandler(arch::kWakeVector, OnWakeInterrupt);
+  arch::SetInterruptHandler(arch::kTimerVector, OnTimerInterrupt);
+}
+
+void RunCore(uint32_t index) {
+  Scheduler& sched = Scheduler::ForCore(index);
+  arch::EnableInterrupts();
+  svc::StartSchedService();
+  const uint32_t cores = Scheduler::CoreCount();
+  // Release: our service's registration happens before core 0 sees the count.
+  if (services_up.fetch_add(1, std::memory_order_release) + 1 == cores && index != 0) {
+    arch::SendIpi(arch::CpuByIndex(0).apic_id, arch::kWakeVector);
+  }
+  if (index == 0) {
+    HaltUntil([cores] { return services_up.load(std::memory_order_acquire) == cores; });
+    sched.Spawn(&AppThread, nullptr, "main", sched::Joinable::kNo);
+  }
+  sched.Run();
+  Panic("the scheduler loop of cpu %u returned", index);
+}
+
+void PrintCounters() {
+  const uint64_t now = arch::ReadTsc();
+  for (uint32_t core = 0; core < Scheduler::CoreCount(); ++core) {
+    Scheduler& s = Scheduler::ForCore(core);
+    sched::CoreCounters& c = s.counters();
+    const uint64_t total = now - c.start_cycles.Get();
+    const uint64_t poll = c.poll_cycles.Get(), halt = c.halt_cycles.Get();
+    const uint64_t busy = total > poll + halt ? total - poll - halt : 0;
+    Print("cpu%u: busy %lu.%lu%% poll %lu.%lu%% halt %lu.%lu%% | halts %lu (aborted %lu) "
+          "poll-hits %lu window %lu us (%s) | irq wake %lu timer %lu | wakeups sent %lu "
+          "suppressed %lu | msgs out %lu ring-full %lu | switches %lu\n",
+          core, Percent10(busy, total) / 10, Percent10(busy, total) % 10,
+          Percent10(poll, total) / 10, Percent10(poll, total) % 10,
+          Percent10(halt, total) / 10, Percent10(halt, total) % 10, c.sleeper.sleeps.Get(),
+          c.sleeper.aborted.Get(), c.poll_hits.Get(), s.halt_poll().window_ns() / 1000,
+          sched::IdlePolicyName(s.idle_policy()), c.wake_interrupts.Get(),
+          c.timer_interrupts.Get(), c.waker.wakeups_sent.Get(),
+          c.waker.wakeups_suppressed.Get(), c.messages_out.Get(), c.ring_full.Get(),
+          c.context_switches.Get());
+    for (uint16_t id = 0; id < svc::kMaxServicesPerCore; ++id) {
+      svc::Service* service = svc::Lookup({static_cast<uint16_t>(core), id});
+      if (service == nullptr) continue;
+      // One Print per line, so lines of concurrent printers never mix.
+      char line[400];
+      size_t n = Format(line, sizeof(line), "cpu%u   %s: handled %lu;", core, service->name(),
+                        service->handled());
+      svc::Inbox& inbox = service->inbox();
+      for (uint32_t p = 0; p < inbox.producers() && n < sizeof(line); ++p) {
+        const ipc::RingStats& ring = inbox.stats(p);
+        if (ring.messages.Get() == 0) continue;
+        n += Format(line + n, sizeof(line) - n, " from cpu%u %lu (high-water %lu)", p,
+                    ring.messages.Get(), ring.high_water.Get());
+      }
+      Print("%s\n", line);
+    }
+  }
+}
+
+void Shutdown(int status) {
+  PrintCounters();
+  arch::PowerOff(status);
+}
+
+}  // namespace uk
