@@ -49,10 +49,10 @@ void Service::Main(void* self) {
     sched.WaitFor(service);
     const uint32_t n = service.inbox_.Drain(
         [&service](uint32_t producer, const ipc::Message& m) {
+          ++service.handled_;  // before Handle: a reply never overtakes the count
           service.Handle(producer, m);
         },
         kDrainBudget);
-    service.handled_ += n;
     if (n == kDrainBudget && !service.inbox_.AllEmpty()) {
       // More was waiting than one turn may take: a load signal for the
       // core's idle policy, and a turn for the other threads.

@@ -38,4 +38,18 @@ bool CommandLine::Has(std::string_view key) const {
   return Find(key, &ignored);
 }
 
+uint64_t CommandLine::GetNumber(std::string_view key, uint64_t fallback,
+                                bool* malformed) const {
+  std::string_view value;
+  if (!Find(key, &value)) return fallback;
+  uint64_t number = 0;
+  bool ok = !value.empty() && value.size() <= 19;  // 19 digits cannot overflow
+  for (char c : value) {
+    if (c < '0' || c > '9') ok = false;
+    else number = number * 10 + static_cast<uint64_t>(c - '0');
+  }
+  if (!ok && malformed != nullptr) *malformed = true;
+  return ok ? number : fallback;
+}
+
 }  // namespace uk

@@ -37,5 +37,22 @@ TEST(CommandLineTest, EmptyAndOverlong) {
   EXPECT_EQ(c.text().size(), CommandLine::kMaxLength);
 }
 
+TEST(CommandLineTest, GetNumber) {
+  CommandLine line("samples=250 bad=12x empty= huge=99999999999999999999");
+  bool malformed = false;
+  EXPECT_EQ(line.GetNumber("samples", 7, &malformed), 250u);
+  EXPECT_FALSE(malformed);
+  EXPECT_EQ(line.GetNumber("absent", 7, &malformed), 7u);
+  EXPECT_FALSE(malformed);
+  EXPECT_EQ(line.GetNumber("bad", 7, &malformed), 7u);
+  EXPECT_TRUE(malformed);
+  malformed = false;
+  EXPECT_EQ(line.GetNumber("empty", 7, &malformed), 7u);
+  EXPECT_TRUE(malformed);
+  malformed = false;
+  EXPECT_EQ(line.GetNumber("huge", 7, &malformed), 7u);
+  EXPECT_TRUE(malformed);
+}
+
 }  // namespace
 }  // namespace uk
