@@ -16,6 +16,7 @@ import argparse
 import os
 import re
 import shutil
+import shlex
 import signal
 import subprocess
 import sys
@@ -47,7 +48,8 @@ def parse_args(argv):
                         help="stop the VM after this many seconds (exit 124); 0 = never")
     parser.add_argument("--qemu", default="qemu-system-x86_64", help="QEMU binary")
     parser.add_argument("--print-command", action="store_true",
-                        help="print the QEMU command line before running it")
+                        help="print the QEMU command line (shell-quoted, on stdout) and exit "
+                             "without booting")
     # Filled in by the image's launcher (images/kernel_image.bzl).
     parser.add_argument("--kernel", required=True, help=argparse.SUPPRESS)
     parser.add_argument("--name", default="image", help=argparse.SUPPRESS)
@@ -130,7 +132,8 @@ def main(argv):
         return EXIT_QEMU_FAILED
     cmd, accel = qemu_command(args, kernel_args)
     if args.print_command:
-        print("run: " + " ".join(cmd), file=sys.stderr)
+        print(shlex.join(cmd))
+        return 0
     print("run: booting %s with %d cores, %s, %s%s" % (
         args.name, args.smp, args.mem, accel.upper(),
         "" if accel == "kvm" else " (no KVM: software emulation, slower)"), file=sys.stderr)

@@ -45,13 +45,8 @@ printed); 124 an expected line did not arrive within --timeout seconds of
 QEMU start; 2 bad usage; 130 interrupted. QEMU is stopped (SIGTERM, SIGKILL
 after 2 s) on every path.
 
-About --print-command: images/run.py prints `run: ` + the command joined
-with spaces (not shell-quoted) to stderr and then boots QEMU anyway. So the
-tool also passes --qemu=true: the runner prints the command with `true` as
-the binary, "runs" it and exits at once; the tool puts the real binary back
-(qemu-system-x86_64, or the --qemu=... given among IMAGE FLAGS) and rejoins
-the words after -append, which the unquoted output splits. A launcher that
-prints a shell-quoted command on stdout (and ignores --qemu) works too.
+The QEMU command comes from the launcher's --print-command (images/run.py
+prints it shell-quoted on stdout and exits without booting).
 """
 
 import argparse
@@ -85,7 +80,6 @@ EXIT_TIMEOUT = 124
 EXIT_INTERRUPTED = 130
 
 QEMU_DEFAULT = "qemu-system-x86_64"
-QEMU_STUB = "true"  # what the runner "runs" so that --print-command does not boot
 
 Sample = collections.namedtuple("Sample", "t cpu ticks kind")
 """t: time.monotonic() s; cpu: QEMU CPU s by the chosen source; ticks: stat
@@ -219,67 +213,29 @@ def burst_windows(samples, start, end, slack, clk_tck=100):
 
 def grid_next(origin, step, now):
     """The first time origin + k*step (k any integer) strictly after now."""
-    k = math.floor((now - origin) / step) + 1
+    k = math.floor((now - origin) / step + 1e-9) + 1  # 1e-9: now on a tick is not before it
     return origin + k * step
 
 
-def flag_value(argv, name):
-    """The last value of --name=V or --name V in argv, or None."""
-    value = None
-    for i, word in enumerate(argv):
-        if word.startswith(name + "="):
-            value = word[len(name) + 1:]
-        elif word == name and i + 1 < len(argv):
-            value = argv[i + 1]
-    return value
+def guest_status_text(qemu_status):
+    """How images/run.py reads a QEMU exit status (kernel/arch/power.h)."""
+    if qemu_status >= 3 and qemu_status % 2 == 1:
+        return ": guest status %d" % ((qemu_status >> 1) - 1)
+    if qemu_status == 0:
+        return ": no guest status, triple fault or monitor quit"
+    return ""
 
 
-def rejoin_append(argv):
-    """Undoes the split of `-append a=1 b=2` in an unquoted command line.
-
-    QEMU options start with '-'; the kernel command line words after -append
-    do not, so everything up to the next '-' word belongs to -append. A
-    properly quoted command is left as it is.
-    """
-    argv = list(argv)
-    if "-append" in argv:
-        i = argv.index("-append")
-        j = i + 2
-        while j < len(argv) and not argv[j].startswith("-"):
-            j += 1
-        if j > i + 2:
-            argv[i + 1:j] = [" ".join(argv[i + 1:j])]
-    return argv
-
-
-def choose_command(stdout, stderr, stub=QEMU_STUB, qemu=QEMU_DEFAULT):
-    """Finds the QEMU command in a launcher's --print-command output.
-
-    In order of preference: a line (optionally prefixed `run: `, on either
-    stream) whose first word is the stub binary, which is replaced by qemu;
-    a line whose first word is a qemu-system-* binary; the last non-empty
-    stdout line. Returns the argv list or None.
-    """
-    candidates = []
-    for origin, text in (("stderr", stderr), ("stdout", stdout)):
-        for line in text.splitlines():
-            line = line.strip()
-            if line.startswith("run: "):
-                line = line[len("run: "):]
-            try:
-                words = shlex.split(line)
-            except ValueError:
-                continue
-            if words:
-                candidates.append((origin, words))
-    for _, words in candidates:
-        if words[0] == stub:
-            return rejoin_append([qemu] + words[1:])
-    for _, words in candidates:
-        if os.path.basename(words[0]).startswith("qemu-system"):
-            return rejoin_append(words)
-    stdout_words = [words for origin, words in candidates if origin == "stdout"]
-    return stdout_words[-1] if stdout_words else None
+def command_from_output(stdout):
+    """QEMU's argv from a launcher's --print-command output: its last
+    non-empty stdout line, shell-quoted. None if there is none."""
+    lines = [line for line in stdout.splitlines() if line.strip()]
+    if not lines:
+        return None
+    try:
+        return shlex.split(lines[-1])
+    except ValueError:
+        return None
 
 
 # ------------------------------------------------------------ CPU time sources
@@ -415,37 +371,21 @@ def launcher_env():
 
 def qemu_command(image_argv):
     """Runs IMAGE FLAGS --print-command and returns QEMU's argv."""
-    qemu = flag_value(image_argv, "--qemu") or QEMU_DEFAULT
-    cmd = list(image_argv) + ["--print-command", "--qemu=" + QEMU_STUB]
+    cmd = list(image_argv) + ["--print-command"]
     try:
-        launcher = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                    stderr=subprocess.PIPE, text=True, errors="replace",
-                                    env=launcher_env(), start_new_session=True)
-    except OSError as e:
-        raise GuestFailure(EXIT_FAILED, "cannot run %s: %s" % (image_argv[0], e))
-    try:
-        try:
-            out, err = launcher.communicate(timeout=PRINT_COMMAND_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            # It ignored --qemu and is running a VM: let run.py stop it (SIGINT).
-            launcher.send_signal(signal.SIGINT)
-            try:
-                out, err = launcher.communicate(timeout=STOP_GRACE_S * 2)
-            except subprocess.TimeoutExpired:
-                launcher.kill()
-                out, err = launcher.communicate()
-    finally:
-        if launcher.poll() is None:
-            launcher.kill()
-            launcher.wait()
-    argv = choose_command(out, err, QEMU_STUB, qemu)
+        result = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                                errors="replace", env=launcher_env(),
+                                timeout=PRINT_COMMAND_TIMEOUT_S)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        raise GuestFailure(EXIT_FAILED, "cannot run %s: %s" % (shlex.join(cmd), e))
+    argv = command_from_output(result.stdout) if result.returncode == 0 else None
     if not argv:
         raise GuestFailure(EXIT_FAILED,
-                           "no QEMU command in the output of %s (exit status %s)\n"
-                           "stdout:\n%s\nstderr:\n%s" % (
-                               shlex.join(cmd), launcher.returncode, out, err))
+                           "no QEMU command from %s (exit status %s)\nstdout:\n%s\nstderr:\n%s" % (
+                               shlex.join(cmd), result.returncode, result.stdout, result.stderr))
     if shutil.which(argv[0]) is None:
-        raise GuestFailure(EXIT_FAILED, "%s not found" % argv[0])
+        raise GuestFailure(EXIT_FAILED, "%s not found; install it with: apt-get install "
+                           "qemu-system-x86" % argv[0])
     return argv
 
 
@@ -542,8 +482,9 @@ def run_until(guest, sampler, done, origin, step, deadline, what):
         if status is not None:
             if done():  # the line was still in the pipe
                 return
-            raise GuestFailure(EXIT_FAILED, "QEMU exited (status %d) %.2f s after start, %s"
-                               % (status, time.monotonic() - guest.start_t, what))
+            raise GuestFailure(EXIT_FAILED, "QEMU exited (status %d%s) %.2f s after start, %s"
+                               % (status, guest_status_text(status),
+                                  time.monotonic() - guest.start_t, what))
         now = time.monotonic()
         if deadline is not None and now >= deadline:
             raise GuestFailure(EXIT_TIMEOUT, "timed out after %g s %s"

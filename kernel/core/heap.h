@@ -7,7 +7,8 @@
 // spills to, a central list per class in batches under a spin lock. A block
 // freed on another core than the one that allocated it simply joins the
 // freeing core's cache. Larger blocks are whole pages from the page
-// allocator, with a 64-byte header recording their size.
+// allocator, with a 128-byte header recording their size (so they are
+// 128-byte aligned).
 //
 // One byte per page frame records what the page holds (a size class or the
 // start of a large block), which is how Free finds a block's size. Heap

@@ -1,8 +1,8 @@
 #pragma once
 // Waiting without burning the CPU: halt until an interrupt, re-check, repeat.
 // Whoever makes `done` true must then send this core an interrupt (a wake
-// IPI). Until the per-core runtime lands, this is the kernel's only way to
-// wait; it never spins.
+// IPI). Used only before the scheduler loops start (boot); afterwards
+// threads wait through the scheduler (docs/sched.md). It never spins.
 
 #include "kernel/arch/cpu.h"
 
