@@ -18,6 +18,7 @@ import re
 import shutil
 import shlex
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -142,8 +143,19 @@ def main(argv):
               % os.path.abspath(args.kernel), file=sys.stderr)
     # QEMU gets its own process group so a terminal's Ctrl-C reaches it
     # only through us, and we always reap it.
-    qemu = subprocess.Popen(cmd, stdin=None if sys.stdin.isatty() else subprocess.DEVNULL,
-                            start_new_session=not sys.stdin.isatty())
+    # A terminal or a pipe is the guest's console input (keys: see
+    # kernel/core/console.h); anything else (e.g. /dev/null under bazel test)
+    # is not passed on.
+    interactive = sys.stdin.isatty()
+    piped = not interactive and stat.S_ISFIFO(os.fstat(sys.stdin.fileno()).st_mode)
+    qemu = subprocess.Popen(cmd, stdin=None if interactive or piped else subprocess.DEVNULL,
+                            start_new_session=not interactive)
+    # If we are told to stop (timeout(1), kill), QEMU stops too: it is in its
+    # own session and would outlive us otherwise.
+    def stop(signum, _frame):
+        raise Stopped(signum)
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGHUP, stop)
     try:
         status = qemu.wait(timeout=args.timeout or None)
     except subprocess.TimeoutExpired:
@@ -155,7 +167,19 @@ def main(argv):
         qemu.send_signal(signal.SIGTERM)
         qemu.wait()
         return 130
+    except Stopped as stopped:
+        qemu.kill()
+        qemu.wait()
+        return 128 + stopped.signum
     return exit_status(status)
+
+
+class Stopped(Exception):
+    """The runner received SIGTERM or SIGHUP."""
+
+    def __init__(self, signum):
+        super().__init__(signum)
+        self.signum = signum
 
 
 if __name__ == "__main__":

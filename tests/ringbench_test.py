@@ -4,9 +4,11 @@ printed by the image but never compared with a threshold: this is a test of
 behaviour, not of speed."""
 
 import re
+import signal
+import subprocess
 import unittest
 
-from tests.qemu_boot import boot
+from tests.qemu_boot import boot, image
 
 SAMPLES = 10
 CHECK = 50
@@ -73,6 +75,29 @@ class RingbenchTest(unittest.TestCase):
 
     def test_4_cores(self):
         self.check(4)
+
+    def test_console_key_prints_counters_of_an_idle_machine(self):
+        proc = subprocess.Popen([image("images/ringbench"), "--timeout=60", "--smp=2",
+                                 "--mode=idle"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.DEVNULL, text=True)
+        try:
+            seen = []
+            for line in proc.stdout:
+                seen.append(line)
+                if "ringbench: ready" in line:
+                    proc.stdin.write("s")
+                    proc.stdin.flush()
+                if line.startswith("cpu1   sched:"):
+                    break
+            out = "".join(seen).replace("\r\n", "\n")
+            cores = CORE.findall(out)
+            self.assertEqual([c[0] for c in cores], ["0", "1"], out)
+            # Core 1 has nothing to do: the key found it halted.
+            self.assertIn("halted now", [l for l in out.splitlines() if l.startswith("cpu1:")][0])
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+        self.assertEqual(proc.returncode, 128 + signal.SIGTERM)
 
     def test_bad_options_are_refused(self):
         status, out, _ = boot("images/ringbench", "--smp=2", "--samples=lots")

@@ -36,7 +36,8 @@ struct __attribute__((packed)) Madt {
   uint32_t flags;
 };
 
-constexpr uint8_t kMadtLocalApic = 0, kMadtLocalApicOverride = 5, kMadtLocalX2Apic = 9;
+constexpr uint8_t kMadtLocalApic = 0, kMadtIoApic = 1, kMadtSourceOverride = 2,
+                  kMadtLocalApicOverride = 5, kMadtLocalX2Apic = 9;
 constexpr uint32_t kMaxTableLength = 1 << 20;
 
 bool SumsToZero(const void* data, uint32_t length) {
@@ -112,6 +113,7 @@ bool FindCpus(uint64_t rsdp_phys, CpuTopology* topology) {
   auto* madt = reinterpret_cast<const Madt*>(madt_header);
   topology->local_apic_phys = madt->local_apic_address;
   topology->count = 0;
+  for (uint32_t irq = 0; irq < 16; ++irq) topology->isa_irqs[irq] = {irq, false, false};
   auto* p = reinterpret_cast<const uint8_t*>(madt) + sizeof(Madt);
   auto* end = reinterpret_cast<const uint8_t*>(madt) + madt_header->length;
   while (p + 2 <= end) {
@@ -131,6 +133,19 @@ bool FindCpus(uint64_t rsdp_phys, CpuTopology* topology) {
       __builtin_memcpy(&apic_id, p + 4, 4);
       __builtin_memcpy(&flags, p + 8, 4);
       is_cpu = true;
+    } else if (type == kMadtIoApic && length >= 12 && topology->io_apic_phys == 0) {
+      uint32_t address;
+      __builtin_memcpy(&address, p + 4, 4);
+      __builtin_memcpy(&topology->io_apic_gsi_base, p + 8, 4);
+      topology->io_apic_phys = address;
+    } else if (type == kMadtSourceOverride && length >= 10 && p[2] == 0 && p[3] < 16) {
+      // Bus 0 (ISA). Flags: bits 0-1 polarity (3 = low), 2-3 trigger (3 = level).
+      IsaIrqRoute& route = topology->isa_irqs[p[3]];
+      uint16_t irq_flags;
+      __builtin_memcpy(&route.gsi, p + 4, 4);
+      __builtin_memcpy(&irq_flags, p + 8, 2);
+      route.active_low = (irq_flags & 3) == 3;
+      route.level_triggered = ((irq_flags >> 2) & 3) == 3;
     } else if (type == kMadtLocalApicOverride && length >= 12) {
       __builtin_memcpy(&topology->local_apic_phys, p + 4, 8);
     }

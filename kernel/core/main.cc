@@ -8,6 +8,7 @@
 
 #include "kernel/arch/acpi.h"
 #include "kernel/arch/cpu.h"
+#include "kernel/arch/ioapic.h"
 #include "kernel/arch/lapic.h"
 #include "kernel/arch/paging.h"
 #include "kernel/arch/percpu.h"
@@ -92,6 +93,7 @@ void BootMain(uint64_t start_info_phys) {
   arch::SetInterruptHandler(arch::kWakeVector, IgnoreInterrupt);
   arch::SetInterruptHandler(arch::kTimerVector, IgnoreInterrupt);
   arch::CalibrateLocalApicTimer();
+  arch::InitIoApic(topology);
 
   uint32_t online = arch::StartApplicationProcessors(topology);
   arch::SetCpuCount(online);

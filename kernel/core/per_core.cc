@@ -9,6 +9,7 @@
 #include "kernel/arch/trap.h"
 #include "kernel/arch/tsc.h"
 #include "kernel/core/app.h"
+#include "kernel/core/console.h"
 #include "kernel/core/format.h"
 #include "kernel/core/log.h"
 #include "kernel/core/panic.h"
@@ -123,6 +124,7 @@ void RunCore(uint32_t index) {
   }
   if (index == 0) {
     HaltUntil([cores] { return services_up.load(std::memory_order_acquire) == cores; });
+    StartConsole();
     sched.Spawn(&AppThread, nullptr, "main", sched::Joinable::kNo);
   }
   sched.Run();
@@ -135,16 +137,21 @@ void PrintCounters() {
     Scheduler& s = Scheduler::ForCore(core);
     sched::CoreCounters& c = s.counters();
     const uint64_t total = now - c.start_cycles.Get();
-    const uint64_t poll = c.poll_cycles.Get(), halt = c.halt_cycles.Get();
+    const uint64_t poll = c.poll_cycles.Get();
+    // A core halted right now has not added its current halt yet.
+    const uint64_t halting_since = c.halting_since.Get();
+    const uint64_t halt =
+        c.halt_cycles.Get() + (halting_since != 0 && now > halting_since ? now - halting_since : 0);
     const uint64_t busy = total > poll + halt ? total - poll - halt : 0;
     Print("cpu%u: busy %lu.%lu%% poll %lu.%lu%% halt %lu.%lu%% | halts %lu (aborted %lu) "
-          "poll-hits %lu window %lu us (%s) | irq wake %lu timer %lu | wakeups sent %lu "
+          "poll-hits %lu window %lu us (%s)%s | irq wake %lu timer %lu | wakeups sent %lu "
           "suppressed %lu | msgs out %lu ring-full %lu | switches %lu\n",
           core, Percent10(busy, total) / 10, Percent10(busy, total) % 10,
           Percent10(poll, total) / 10, Percent10(poll, total) % 10,
           Percent10(halt, total) / 10, Percent10(halt, total) % 10, c.sleeper.sleeps.Get(),
           c.sleeper.aborted.Get(), c.poll_hits.Get(), s.halt_poll().window_ns() / 1000,
-          sched::IdlePolicyName(s.idle_policy()), c.wake_interrupts.Get(),
+          sched::IdlePolicyName(s.idle_policy()), halting_since != 0 ? " halted now" : "",
+          c.wake_interrupts.Get(),
           c.timer_interrupts.Get(), c.waker.wakeups_sent.Get(),
           c.waker.wakeups_suppressed.Get(), c.messages_out.Get(), c.ring_full.Get(),
           c.context_switches.Get());

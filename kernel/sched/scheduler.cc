@@ -314,9 +314,11 @@ void Scheduler::Idle() {
   platform_.ArmDeadline(sleepers_.NextDeadline());
   PlatformSeam seam{platform_};
   const uint64_t slept_before = counters_.sleeper.sleeps;
+  counters_.halting_since.Set(polled);
   ipc::SleepUnlessWork(seam, wake_word_, [this] { return HasWork(); },
                        counters_.sleeper);
   counters_.halt_cycles += platform_.Cycles() - polled;
+  counters_.halting_since.Set(0);
   const bool halted = counters_.sleeper.sleeps != slept_before;
   window_.Update(platform_.NowNs() - start_ns, halted);
 }

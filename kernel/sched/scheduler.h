@@ -75,6 +75,7 @@ struct CoreCounters {
   ipc::StatCounter start_cycles;
   ipc::StatCounter poll_cycles;
   ipc::StatCounter halt_cycles;
+  ipc::StatCounter halting_since;     // cycles when the current halt began; 0 if running
   ipc::StatCounter poll_hits;         // idle periods ended by work while polling
   ipc::StatCounter context_switches;
   ipc::StatCounter wake_interrupts;   // wake IPIs received
