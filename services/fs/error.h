@@ -1,0 +1,53 @@
+#pragma once
+// Errors of the filesystem layer, returned as values: nothing here throws,
+// allocates or aborts, because every byte it parses comes from a disk image
+// that may be corrupt or hostile.
+
+#include <cstdint>
+
+namespace uk::fs {
+
+enum class Error : uint8_t {
+  kOk = 0,
+  kIo,               // the device could not read (I/O error or past its end)
+  kBadMagic,         // superblock magic is not 0xEF53
+  kBadSuperblock,    // superblock geometry is inconsistent or out of range
+  kUnsupported,      // revision, incompatible feature or inode flag we lack
+  kTruncated,        // the image is smaller than the superblock says
+  kCorrupt,          // some other on-disk structure is malformed
+  kInodeOutOfRange,  // inode number 0 or beyond s_inodes_count
+  kBlockOutOfRange,  // a block pointer beyond the filesystem
+  kBadDirEntry,      // rec_len/name_len do not fit the directory block
+  kFileTooLarge,     // i_size beyond what the block map can address
+  kNotFound,         // no such name in the directory
+  kNotDirectory,     // a path component is not a directory
+  kNotSymlink,       // ReadLink on something else
+  kInvalidPath,      // empty or relative path
+  kNameTooLong,      // component > 255 bytes or path > kMaxPath
+  kTooManySymlinks,  // more than kMaxSymlinkDepth links, i.e. ELOOP
+  kNotMounted,       // used before a successful Mount
+};
+
+// A stable name for logs and test failure messages ("kBadMagic").
+const char* ErrorName(Error error);
+
+// A value or an Error. T must be default-constructible and cheap to copy;
+// this is SerenityOS's ErrorOr<T> without the move-only machinery.
+template <typename T>
+class [[nodiscard]] Result {
+ public:
+  Result(T value) : value_(value), error_(Error::kOk) {}  // NOLINT: implicit
+  Result(Error error) : error_(error) {}                  // NOLINT: implicit
+
+  bool ok() const { return error_ == Error::kOk; }
+  Error error() const { return error_; }
+  // Only meaningful when ok().
+  const T& value() const { return value_; }
+  T& value() { return value_; }
+
+ private:
+  T value_{};
+  Error error_;
+};
+
+}  // namespace uk::fs
