@@ -28,7 +28,6 @@
 //
 // Portable: freestanding-safe headers only, no #ifdef.
 
-#include <array>
 #include <cstdint>
 
 #include "ipc/spsc_ring.h"

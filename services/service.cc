@@ -16,16 +16,6 @@ std::atomic<uint32_t> service_count[sched::kMaxCores];
 constexpr uint64_t kFirstBackoffNs = 1'000;
 constexpr uint64_t kMaxBackoffNs = 1'000'000;
 
-// The producer half of the handshake needs the calling core's platform to
-// send the IPI.
-struct ProducerSeam {
-  sched::Platform& platform;
-  void Pause() { platform.Pause(); }
-  bool SleepUntilWoken(ipc::WakeWord&) { return false; }
-  void Wake(ipc::WakeWord& word) { platform.Wake(word); }
-};
-static_assert(ipc::WaitSeam<ProducerSeam>);
-
 }  // namespace
 
 Service::Service(const char* name, uint16_t id)
@@ -93,8 +83,7 @@ SendStatus TrySend(Address to, const ipc::Message& message) {
     return SendStatus::kWouldBlock;
   }
   ++counters.messages_out;
-  ProducerSeam seam{here.platform()};
-  ipc::WakeIfHalted(seam, Scheduler::ForCore(to.core).wake_word(), counters.waker);
+  here.WakeIfHalted(Scheduler::ForCore(to.core));
   return SendStatus::kOk;
 }
 

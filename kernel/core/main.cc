@@ -34,7 +34,7 @@ namespace {
 BootInfo boot_info;
 arch::CpuTopology topology;
 // Set by the bootstrap core (release) once every core is up; APs wait for it
-// (acquire) so that AppMain sees the final core count everywhere.
+// (acquire) so that every core sees the final core count.
 std::atomic<bool> all_cores_up{false};
 
 void IgnoreInterrupt(arch::TrapFrame&) {}

@@ -174,6 +174,11 @@ void Scheduler::MakeRunnable(Thread* t) {
   run_queue_.PushBack(t);
 }
 
+bool Scheduler::WakeIfHalted(Scheduler& target) {
+  PlatformSeam seam{platform_};
+  return ipc::WakeIfHalted(seam, target.wake_word_, counters_.waker);
+}
+
 void Scheduler::InterruptWake() {
   // Relaxed: the interrupt already ended (or will end) any `hlt`; this store
   // only stops a halt that was announced but not yet executed, and the
@@ -270,9 +275,7 @@ void Scheduler::RequestStop(uint32_t threads_left) {
   // Release/acquire: nothing else is published; the IPI-equivalent wake
   // below makes a halted core look.
   stop_at_threads_.store(threads_left, std::memory_order_release);
-  ipc::WakerCounters unused;
-  PlatformSeam seam{platform_};
-  ipc::WakeIfHalted(seam, wake_word_, unused);
+  WakeIfHalted(*this);
 }
 
 bool Scheduler::StopReached() const {

@@ -137,6 +137,10 @@ class Scheduler {
   // From an interrupt handler on this core: the interrupt is itself the
   // event, so an announced halt must not go ahead (see Idle()).
   void InterruptWake();
+  // Producer half of the wake handshake (ipc/wake.h), run by this core after
+  // it published into a ring that `target`'s core consumes: an IPI only if
+  // that core announced a halt. Counted in this core's counters.
+  bool WakeIfHalted(Scheduler& target);
 
   uint32_t core() const { return core_; }
   uint64_t NowNs() { return platform_.NowNs(); }

@@ -34,14 +34,6 @@ class SchedulerTest : public ::testing::Test {
   std::vector<std::string> log_;
 };
 
-// A producer's view of the platform: WakeIfHalted needs a WaitSeam.
-struct ProducerSeam {
-  FakePlatform& platform;
-  void Pause() {}
-  bool SleepUntilWoken(ipc::WakeWord&) { return false; }
-  void Wake(ipc::WakeWord& word) { platform.Wake(word); }
-};
-
 // A wait source backed by a flag the test's events set.
 struct FlagSource : WaitSource {
   bool ready = false;
@@ -138,8 +130,7 @@ TEST_F(SchedulerTest, WaitForWakesWhenTheSourceBecomesReady) {
   // The producer publishes at 500 us and wakes the core like a real one.
   platform_.At(500'000, [&] {
     source.ready = true;
-    ProducerSeam seam{platform_};
-    EXPECT_TRUE(ipc::WakeIfHalted(seam, sched_.wake_word(), sched_.counters().waker));
+    EXPECT_TRUE(sched_.WakeIfHalted(sched_));
   });
   RunToCompletion();
   EXPECT_GE(ran_at, 500'000u);

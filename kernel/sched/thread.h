@@ -42,7 +42,6 @@ struct Thread {
   void* arg = nullptr;
   std::byte* stack = nullptr;
   size_t stack_size = 0;
-  void* user = nullptr;        // for the layer that parked it (e.g. a reply slot)
 };
 
 // Written at the lowest word of every stack and checked when the thread
