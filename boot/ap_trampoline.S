@@ -24,7 +24,11 @@ ap_trampoline_start:
   xorw %ax, %ax
   movw %ax, %ds
   lgdtl ABS(tramp_gdt_pointer)
+  /* An AP leaves INIT with caches disabled (CR0.CD and NW set). TCG
+   * ignores that, KVM does not: every access of the core would be
+   * uncached. Clear both, then set PE. */
   movl %cr0, %eax
+  andl $~((1 << 30) | (1 << 29)), %eax  /* CD, NW */
   orl $1, %eax                          /* PE */
   movl %eax, %cr0
   ljmpl $0x08, $ABS(tramp_protected)

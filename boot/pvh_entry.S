@@ -108,6 +108,7 @@ pvh_start32:
   orl $(1 << 8), %eax                    /* LME */
   wrmsr
   movl %cr0, %eax
+  andl $~((1 << 30) | (1 << 29)), %eax   /* CD, NW: caches on, whatever the loader left */
   orl $((1 << 31) | (1 << 16) | 1), %eax /* PG, WP, PE */
   movl %eax, %cr0
 

@@ -43,6 +43,7 @@ void Service::Main(void* self) {
           service.Handle(producer, m);
         },
         kDrainBudget);
+    service.Poll();
     if (n == kDrainBudget && !service.inbox_.AllEmpty()) {
       // More was waiting than one turn may take: a load signal for the
       // core's idle policy, and a turn for the other threads.

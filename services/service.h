@@ -40,7 +40,9 @@ inline constexpr uint32_t kInboxSlots = 64;
 // Service ids are the same on every core.
 enum ServiceId : uint16_t {
   kSchedServiceId = 0,  // on every core: replies, spawn, join, ping, policy
-  kFirstImageServiceId = 1,
+  kFsServiceId = 1,     // services/fs, on the core that owns the disk
+  kNetServiceId = 2,    // services/net, on the core that owns the NIC
+  kFirstImageServiceId = 4,
 };
 
 struct Address {
@@ -74,9 +76,15 @@ class Service : public sched::WaitSource {
   Inbox& inbox() { return inbox_; }
   uint64_t handled() const { return handled_.Get(); }
 
+  // What the thread waits for: a message. A service that also owns a device
+  // widens it (and does the device's work in Poll()).
   bool Ready() override { return !inbox_.AllEmpty(); }
 
  protected:
+  // Runs after every turn of draining the inbox (including an empty one when
+  // Ready() was true for another reason): device and timer work.
+  virtual void Poll() {}
+
   // One message from core `producer`. Runs on the service's thread and may
   // block (Send, Call, Sleep); other services of the core run meanwhile.
   virtual void Handle(uint32_t producer, const ipc::Message& message) = 0;

@@ -9,57 +9,14 @@
 #include "gtest/gtest.h"
 #include "kernel/sched/host_platform.h"
 #include "services/call.h"
+#include "services/host_machine.h"
 #include "services/sched/sched_service.h"
 
 namespace uk::svc {
 namespace {
 
-using sched::HostPlatform;
 using sched::Scheduler;
-
-// Runs `body` as a thread on core 0 of a `cores`-core machine and returns
-// when it has finished and every core has stopped.
-class Machine {
- public:
-  explicit Machine(uint32_t cores) {
-    for (uint32_t i = 0; i < cores; ++i) {
-      platforms_.push_back(std::make_unique<HostPlatform>());
-      scheds_.push_back(std::make_unique<Scheduler>(i, i, *platforms_.back()));
-      Scheduler::Register(scheds_.back().get());
-    }
-  }
-
-  template <typename Fn>
-  void Run(Fn body) {
-    std::atomic<uint32_t> started{0};
-    std::vector<std::thread> threads;
-    for (uint32_t i = 0; i < scheds_.size(); ++i) {
-      threads.emplace_back([this, i, &started, &body] {
-        sched::SetCurrentCoreForTest(i);
-        StartSchedService();
-        started.fetch_add(1);
-        while (started.load() < scheds_.size()) std::this_thread::yield();
-        if (i == 0) {
-          scheds_[0]->Spawn(
-              [](void* arg) {
-                auto* self = static_cast<std::pair<Machine*, Fn*>*>(arg);
-                (*self->second)();
-                for (auto& s : self->first->scheds_) s->RequestStop(ServiceCount(s->core()));
-              },
-              new std::pair<Machine*, Fn*>(this, &body), "body", sched::Joinable::kNo);
-        }
-        scheds_[i]->Run();
-      });
-    }
-    for (auto& t : threads) t.join();
-  }
-
-  Scheduler& sched(uint32_t core) { return *scheds_[core]; }
-
- private:
-  std::vector<std::unique_ptr<HostPlatform>> platforms_;
-  std::vector<std::unique_ptr<Scheduler>> scheds_;
-};
+using testing::Machine;
 
 // A service that answers every message with its payload's first word + 1.
 class AddOne final : public Service {

@@ -14,6 +14,7 @@ packages=(
   libboost-dev libdpdk-dev                                       # ring benchmark peers
   e2fsprogs curl                                                 # disk images, e2e checks
   spin                                                           # model check of ipc/handshake.pml
+  clang-14 libclang-rt-14-dev                                    # libFuzzer (services/fs/ext2_fuzz.sh); clang-14 only Recommends the rt
 )
 
 sudo_if_needed() {
@@ -40,7 +41,7 @@ if [ "$need_src_entry" = 1 ]; then
   fi
 fi
 
-if [ ${#missing[@]} -gt 0 ] || [ "$need_src_entry" = 1 ] || [ ! -d .deps/abseil ]; then
+if [ ${#missing[@]} -gt 0 ] || [ "$need_src_entry" = 1 ] || [ ! -d .deps/abseil ] || [ ! -d .deps/lwip ]; then
   echo "setup: apt-get update"
   sudo_if_needed apt-get update -q >/dev/null
 fi
@@ -65,5 +66,8 @@ fetch_source() {  # fetch_source <debian source package> <dir under .deps>
   rm -rf .deps/tmp
 }
 fetch_source abseil abseil
+# lwIP 2.1.3 (TCP/IP stack): built from source by third_party/lwip/lwip.BUILD
+# with our own port (third_party/lwip/port/); lwIP code is never committed.
+fetch_source lwip lwip
 
 echo "setup: ok"

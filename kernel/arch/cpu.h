@@ -62,6 +62,16 @@ inline uint8_t InByte(uint16_t port) {
   asm volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
   return v;
 }
+inline uint16_t InWord(uint16_t port) {
+  uint16_t v;
+  asm volatile("inw %1, %0" : "=a"(v) : "Nd"(port));
+  return v;
+}
+inline uint32_t InLong(uint16_t port) {
+  uint32_t v;
+  asm volatile("inl %1, %0" : "=a"(v) : "Nd"(port));
+  return v;
+}
 inline void OutByte(uint16_t port, uint8_t v) {
   asm volatile("outb %0, %1" ::"a"(v), "Nd"(port));
 }

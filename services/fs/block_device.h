@@ -22,6 +22,14 @@ class BlockDevice {
   // device; `out` is then unspecified.
   virtual bool ReadBytes(uint64_t offset, void* out, size_t length) = 0;
 
+  // Copies `length` bytes from `data` to byte `offset`. Returns false on an
+  // I/O error, on a read-only device, or when the range is not inside the
+  // device. A device may buffer the write until Flush.
+  virtual bool WriteBytes(uint64_t offset, const void* data, size_t length) = 0;
+
+  // Makes every completed WriteBytes durable. Returns false on an I/O error.
+  virtual bool Flush() = 0;
+
  protected:
   // Never deleted through this interface, so no virtual destructor (which
   // would drag operator delete into every user).
@@ -29,10 +37,10 @@ class BlockDevice {
 };
 
 // A device over bytes already in memory (a ramdisk, or a test image).
+// Writes land in that memory directly, so Flush has nothing to do.
 class MemoryBlockDevice final : public BlockDevice {
  public:
-  MemoryBlockDevice(const uint8_t* data, uint64_t size)
-      : data_(data), size_(size) {}
+  MemoryBlockDevice(uint8_t* data, uint64_t size) : data_(data), size_(size) {}
 
   uint64_t SizeBytes() const override { return size_; }
   bool ReadBytes(uint64_t offset, void* out, size_t length) override {
@@ -40,9 +48,15 @@ class MemoryBlockDevice final : public BlockDevice {
     __builtin_memcpy(out, data_ + offset, length);
     return true;
   }
+  bool WriteBytes(uint64_t offset, const void* data, size_t length) override {
+    if (offset > size_ || length > size_ - offset) return false;
+    __builtin_memcpy(data_ + offset, data, length);
+    return true;
+  }
+  bool Flush() override { return true; }
 
  private:
-  const uint8_t* data_;
+  uint8_t* data_;
   uint64_t size_;
 };
 

@@ -1,7 +1,7 @@
 #pragma once
 // Errors of the filesystem layer, returned as values: nothing here throws,
 // allocates or aborts, because every byte it parses comes from a disk image
-// that may be corrupt or hostile.
+// that may be corrupt or hostile. ErrorName (error.cc) must list them all.
 
 #include <cstdint>
 
@@ -26,6 +26,19 @@ enum class Error : uint8_t {
   kNameTooLong,      // component > 255 bytes or path > kMaxPath
   kTooManySymlinks,  // more than kMaxSymlinkDepth links, i.e. ELOOP
   kNotMounted,       // used before a successful Mount
+  // Errors of the write path.
+  kExists,           // the name to create is already in the directory
+  kNoSpace,          // no free block or inode left
+  kNotEmpty,         // Rmdir or Rename over a directory that has entries
+  kIsDirectory,      // a file operation (write, unlink) on a directory
+  kReadOnly,         // features we cannot write safely, or a write failed
+  kInvalidArgument,  // "." or ".." as a name, a bad type for the call
+  kCrossesRoot,      // Rename of a directory into its own subtree
+  kTooManyLinks,     // a link count would pass ext2's limit of 32000
+  // Errors of the fs service protocol (fs_service.h).
+  kBadHandle,         // not an open handle (never opened, or closed)
+  kTooManyOpenFiles,  // the service's open-file table is full
+  kNoService,         // no fs service answered (no disk attached)
 };
 
 // A stable name for logs and test failure messages ("kBadMagic").

@@ -6,48 +6,6 @@ namespace uk::fs {
 
 using namespace ext2;  // NOLINT: the on-disk constants, used throughout
 
-const char* ErrorName(Error error) {
-  switch (error) {
-    case Error::kOk:
-      return "kOk";
-    case Error::kIo:
-      return "kIo";
-    case Error::kBadMagic:
-      return "kBadMagic";
-    case Error::kBadSuperblock:
-      return "kBadSuperblock";
-    case Error::kUnsupported:
-      return "kUnsupported";
-    case Error::kTruncated:
-      return "kTruncated";
-    case Error::kCorrupt:
-      return "kCorrupt";
-    case Error::kInodeOutOfRange:
-      return "kInodeOutOfRange";
-    case Error::kBlockOutOfRange:
-      return "kBlockOutOfRange";
-    case Error::kBadDirEntry:
-      return "kBadDirEntry";
-    case Error::kFileTooLarge:
-      return "kFileTooLarge";
-    case Error::kNotFound:
-      return "kNotFound";
-    case Error::kNotDirectory:
-      return "kNotDirectory";
-    case Error::kNotSymlink:
-      return "kNotSymlink";
-    case Error::kInvalidPath:
-      return "kInvalidPath";
-    case Error::kNameTooLong:
-      return "kNameTooLong";
-    case Error::kTooManySymlinks:
-      return "kTooManySymlinks";
-    case Error::kNotMounted:
-      return "kNotMounted";
-  }
-  return "unknown";
-}
-
 FileType Inode::Type() const {
   switch (mode & 0xF000) {
     case 0x8000:
@@ -89,6 +47,9 @@ Error Ext2::Mount(BlockDevice& device) {
   const uint32_t revision = Load32(sb + sb::kRevLevel);
   uint32_t inode_size = kGoodOldInodeSize;
   bool has_filetype = false;
+  bool writable = true;
+  uint32_t ro_compat = 0;
+  uint32_t first_ino = kGoodOldFirstIno;
   if (revision == kDynamicRev) {
     inode_size = Load16(sb + sb::kInodeSize);
     if (inode_size < kInodeCoreSize || inode_size > block_size ||
@@ -98,6 +59,10 @@ Error Ext2::Mount(BlockDevice& device) {
     const uint32_t incompat = Load32(sb + sb::kFeatureIncompat);
     if ((incompat & ~kIncompatSupported) != 0) return Error::kUnsupported;
     has_filetype = (incompat & kIncompatFiletype) != 0;
+    ro_compat = Load32(sb + sb::kFeatureRoCompat);
+    first_ino = Load32(sb + sb::kFirstIno);
+    writable = (incompat & ~kIncompatWritable) == 0 &&
+               (ro_compat & ~kRoCompatWritable) == 0;
   } else if (revision != kGoodOldRev) {
     return Error::kUnsupported;
   }
@@ -141,6 +106,13 @@ Error Ext2::Mount(BlockDevice& device) {
   inode_table_blocks_ = static_cast<uint32_t>(
       DivRoundUp(uint64_t{inodes_per_group} * inode_size, block_size));
   has_filetype_ = has_filetype;
+  writable_ = writable;
+  ro_compat_ = ro_compat;
+  first_ino_ = first_ino;
+  free_blocks_ = Load32(sb + sb::kFreeBlocksCount);
+  free_inodes_ = Load32(sb + sb::kFreeInodesCount);
+  now_ = Load32(sb + sb::kWtime);
+  bitmap_block_ = 0;
   const uint64_t p = block_size / 4;  // pointers per indirect block
   max_file_size_ = (kDirectBlocks + p + p * p + p * p * p) * block_size;
   device_ = &device;
@@ -199,6 +171,7 @@ Error Ext2::ReadInode(uint32_t number, Inode* out) {
   inode.atime = Load32(raw + ino::kAtime);
   inode.ctime = Load32(raw + ino::kCtime);
   inode.mtime = Load32(raw + ino::kMtime);
+  inode.dtime = Load32(raw + ino::kDtime);
   inode.blocks_512 = Load32(raw + ino::kBlocks512);
   inode.flags = Load32(raw + ino::kFlags);
   inode.file_acl = Load32(raw + ino::kFileAcl);

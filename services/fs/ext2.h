@@ -1,6 +1,9 @@
 #pragma once
-// A read-only ext2 reader: superblock and group descriptors, inodes, the
-// direct/indirect block map, directories and path resolution with symlinks.
+// An ext2 reader and writer: superblock and group descriptors, inodes, the
+// direct/indirect block map, directories and path resolution with symlinks
+// (ext2.cc, path.cc); block and inode allocation (ext2_alloc.cc); growing
+// and trimming the block map (ext2_block_map.cc); directory entry changes
+// (ext2_dir_write.cc); the write operations (ext2_write.cc, ext2_rename.cc).
 //
 // Every on-disk value is checked before it is used: block numbers against
 // s_blocks_count (itself checked against the device size at Mount), inode
@@ -8,9 +11,17 @@
 // file sizes against what the block map can address. A corrupt image gives
 // an Error, never a crash or an out-of-bounds access.
 //
-// No heap: the object holds one block buffer and two path buffers (about
-// 12 KiB), so it is not reentrant. One filesystem service thread owns it.
-// Portable: compiled for host tests and for the kernel alike.
+// Writes keep the filesystem consistent for e2fsck after every call that
+// returns: the bitmaps, the group descriptor counts and the superblock free
+// counts are updated together, write-through, before the call returns.
+// There is no journal, so a crash in the middle of a call can leave it
+// inconsistent, as with any ext2 driver. Writes validate what they read as
+// the reader does; on a corrupt image they stop with an Error, possibly
+// after part of the change (e2fsck repairs it, as after a crash).
+//
+// No heap: the object holds a few block buffers and two path buffers
+// (about 32 KiB), so it is not reentrant. One filesystem service thread
+// owns it. Portable: compiled for host tests and for the kernel alike.
 
 #include <cstddef>
 #include <cstdint>
@@ -49,6 +60,7 @@ struct Inode {
   uint32_t atime = 0;
   uint32_t ctime = 0;
   uint32_t mtime = 0;
+  uint32_t dtime = 0;       // deletion time; 0 while the inode is in use
   uint32_t blocks_512 = 0;  // i_blocks: allocated 512-byte sectors
   uint32_t flags = 0;
   uint32_t file_acl = 0;
@@ -136,6 +148,52 @@ class Ext2 {
   // Physical block holding logical block `index` of the file, 0 for a hole.
   Result<uint32_t> MapBlock(const Inode& inode, uint64_t index);
 
+  // ---- Writing (ext2_write.cc). Every call fails with kReadOnly when the
+  // filesystem has features the writer does not maintain (see
+  // ext2::kIncompatWritable) or the device refuses a write.
+
+  // False when writes would be refused for the filesystem's features.
+  bool writable() const { return writable_; }
+
+  // The clock for new timestamps (atime/ctime/mtime, dtime, s_wtime), in
+  // Unix seconds; the owner sets it. Until then it is the superblock's last
+  // write time, so timestamps never lie in the future.
+  void SetTime(uint32_t unix_seconds) { now_ = unix_seconds; }
+
+  // Create a regular file / a directory / a symlink at `path` and return its
+  // inode number. kExists if the name exists (a dangling symlink too). The
+  // parent path's symlinks are followed; trailing slashes are only
+  // accepted by Mkdir.
+  Result<uint32_t> Create(std::string_view path, uint16_t permissions);
+  Result<uint32_t> Mkdir(std::string_view path, uint16_t permissions);
+  // Targets under 60 bytes live in the inode; longer ones (up to one block
+  // minus one byte) in a data block.
+  Result<uint32_t> Symlink(std::string_view path, std::string_view target);
+
+  // Writes `data` at `offset` of a regular file, allocating blocks as
+  // needed; writing past the end leaves a hole. Returns the bytes written:
+  // fewer than asked when the disk fills after some were written (kNoSpace
+  // when none were).
+  Result<size_t> WriteFile(uint32_t inode, uint64_t offset,
+                           std::span<const uint8_t> data);
+  // Sets a regular file's size. Shrinking frees the blocks past the end,
+  // indirect blocks included; growing leaves a hole.
+  Error Truncate(uint32_t inode, uint64_t size);
+
+  // Removes a non-directory's name (kIsDirectory for a directory); the
+  // inode and its blocks are freed when its last link goes.
+  Error Unlink(std::string_view path);
+  // Removes an empty directory (kNotEmpty otherwise).
+  Error Rmdir(std::string_view path);
+  // Moves `from` to `to`, replacing a non-directory or an empty directory
+  // there (a directory only by a directory, as rename(2)). kCrossesRoot
+  // when a directory would move into its own subtree.
+  Error Rename(std::string_view from, std::string_view to);
+
+  // Writes the superblock's write time and flushes the device. Everything
+  // else is already on the device when a write call returns.
+  Error Sync();
+
  private:
   Result<uint32_t> InodeTableBlock(uint32_t group);
   Error ReadBlockPointer(uint32_t table_block, uint64_t slot, uint32_t* out);
@@ -146,6 +204,61 @@ class Ext2 {
                            size_t length);
   // Looks `name` up in directory `dir`; kNotFound if absent.
   Result<uint32_t> FindInDirectory(const Inode& dir, std::string_view name);
+
+  // ---- Write helpers. A group descriptor's fields, validated.
+  struct Group {
+    uint32_t block_bitmap = 0;
+    uint32_t inode_bitmap = 0;
+    uint32_t inode_table = 0;
+    uint16_t free_blocks = 0;
+    uint16_t free_inodes = 0;
+    uint16_t used_dirs = 0;
+  };
+
+  // ext2_alloc.cc: device writes, superblock, groups, bitmaps, inodes.
+  Error BeginWrite() const;
+  Error FinishWrite(Error result);
+  Error Write(uint64_t offset, const void* data, size_t length);
+  Error WriteZeros(uint64_t offset, size_t length);
+  Error LoadGroup(uint32_t group, Group* out);
+  Error StoreGroupCounts(uint32_t group, const Group& g);
+  Error LoadBitmap(uint32_t block);
+  Error SetBitmapBit(uint32_t block, uint32_t bit, bool value);
+  uint32_t BlocksInGroup(uint32_t group) const;
+  Result<uint32_t> AllocateBlock(uint32_t goal);
+  Error FreeBlock(uint32_t block, Inode* owner);
+  Result<uint32_t> AllocateInode(uint32_t parent, bool directory);
+  Error FreeInodeNumber(uint32_t number, bool directory);
+  Result<uint64_t> InodeOffset(uint32_t number);
+  Error WriteInode(const Inode& inode);
+
+  // ext2_block_map.cc: the block map, grown and trimmed.
+  Error WriteBlockPointer(uint32_t table_block, uint64_t slot, uint32_t value);
+  Result<uint32_t> MapForWrite(Inode* inode, uint64_t index, bool* fresh);
+  Error FreeBlocksFrom(Inode* inode, uint64_t first_index);
+  Error TrimTree(Inode* inode, uint32_t table, int level, uint64_t keep,
+                 bool* now_empty);
+  Error NeedSize(uint64_t size);
+
+  // ext2_dir_write.cc: directory entries.
+  Error AddEntry(uint32_t dir, std::string_view name, uint32_t child,
+                 uint16_t child_mode);
+  Error RemoveEntry(uint32_t dir, std::string_view name);
+  Error SetEntry(uint32_t dir, std::string_view name, uint32_t child,
+                 uint16_t child_mode);
+  Result<bool> IsEmptyDirectory(const Inode& dir);
+  Error TouchDirectory(Inode* dir);
+
+  // ext2_write.cc and ext2_rename.cc: the steps the public calls share.
+  Result<uint32_t> LookupParent(std::string_view path, std::string_view* name,
+                                bool allow_trailing_slash);
+  Result<uint32_t> CreateNode(std::string_view path, uint16_t mode,
+                              std::string_view target);
+  Error InitNode(Inode* inode, uint32_t parent, std::string_view target);
+  Error AdjustLinks(uint32_t number, int delta);
+  Error Release(Inode* inode);
+  Error DropLink(uint32_t number);
+  Error CheckNotAncestor(uint32_t ancestor, uint32_t dir);
 
   BlockDevice* device_ = nullptr;
   uint32_t block_size_ = 0;
@@ -161,8 +274,20 @@ class Ext2 {
   uint64_t max_file_size_ = 0;
   bool has_filetype_ = false;
 
-  uint8_t block_buf_[kMaxBlockSize];  // directory blocks during lookup
-  char path_buf_[2][kMaxPath];        // path rewritten by symlinks
+  // Write state, read from the superblock at Mount.
+  bool writable_ = false;
+  uint32_t ro_compat_ = 0;
+  uint32_t first_ino_ = 0;     // first inode that is not reserved
+  uint32_t free_blocks_ = 0;   // s_free_blocks_count
+  uint32_t free_inodes_ = 0;   // s_free_inodes_count
+  uint32_t now_ = 0;           // SetTime
+  uint32_t bitmap_block_ = 0;  // block held in bitmap_buf_, 0: none
+
+  uint8_t block_buf_[kMaxBlockSize];   // directory blocks
+  char path_buf_[2][kMaxPath];         // path rewritten by symlinks
+  uint8_t bitmap_buf_[kMaxBlockSize];  // a block or inode bitmap, cached
+  // One indirect block per level while truncating a tree of them.
+  uint8_t table_buf_[3][kMaxBlockSize];
 };
 
 }  // namespace uk::fs

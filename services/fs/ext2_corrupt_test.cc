@@ -33,8 +33,9 @@ class CorruptTest : public ::testing::Test {
     image_ = Pristine();
     ASSERT_FALSE(image_.empty());
     // A reader over the pristine copy tells where things are.
-    pristine_device_ = std::make_unique<MemoryBlockDevice>(Pristine().data(),
-                                                           Pristine().size());
+    pristine_bytes_ = Pristine();
+    pristine_device_ = std::make_unique<MemoryBlockDevice>(
+        pristine_bytes_.data(), pristine_bytes_.size());
     ASSERT_EQ(pristine_.Mount(*pristine_device_), Error::kOk);
   }
 
@@ -92,6 +93,7 @@ class CorruptTest : public ::testing::Test {
   std::vector<uint8_t> image_;
   std::unique_ptr<MemoryBlockDevice> device_;
   Ext2 fs_;
+  std::vector<uint8_t> pristine_bytes_;
   std::unique_ptr<MemoryBlockDevice> pristine_device_;
   Ext2 pristine_;
 };
@@ -302,6 +304,8 @@ class FailingDevice final : public BlockDevice {
     --left_;
     return inner_.ReadBytes(offset, out, length);
   }
+  bool WriteBytes(uint64_t, const void*, size_t) override { return false; }
+  bool Flush() override { return false; }
 
  private:
   BlockDevice& inner_;

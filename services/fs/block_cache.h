@@ -1,0 +1,123 @@
+#pragma once
+// The filesystem service's block cache: 4 KiB pages of the disk, LRU,
+// write-back, with readahead for sequential reads. It turns the byte-level
+// BlockDevice the ext2 code wants into batched sector requests.
+//
+// Readahead: a miss on the page right after the previous access is a
+// sequential read; the window doubles from 4 to kMaxReadahead pages on each
+// such miss, and the whole window is fetched with one scatter-gather request
+// into as many cache pages. Any other miss resets the window and reads one
+// page.
+//
+// Writes: WriteBytes dirties cached pages (reading a partly written page
+// first). Dirty pages reach the disk when evicted or at Flush(), which
+// writes them all in batches and then flushes the device's own cache. The
+// fs service calls Flush() at the end of every write-side request, so a
+// reply means the change is on the disk.
+//
+// Ownership: one fs service thread owns the cache and its device; nothing
+// here is shared between cores. Page memory comes from the owner (4 KiB
+// aligned and, in the kernel, physically contiguous per page, so each page
+// is one DMA segment).
+//
+// Portable: host tests run it over an in-memory SectorDevice.
+
+#include <cstddef>
+#include <cstdint>
+
+#include "services/fs/block_device.h"
+#include "services/fs/sector_device.h"
+
+namespace uk::fs {
+
+struct CacheStats {
+  uint64_t hits = 0;              // pages found cached
+  uint64_t misses = 0;            // pages a caller waited for
+  uint64_t readahead_pages = 0;   // pages fetched ahead of a caller
+  uint64_t read_requests = 0;     // device read requests (one per miss)
+  uint64_t written_pages = 0;     // dirty pages written back
+  uint64_t write_batches = 0;     // Transfer calls carrying write-back
+  uint64_t io_errors = 0;
+};
+
+class BlockCache final : public BlockDevice {
+ public:
+  static constexpr uint32_t kPageSize = 4096;
+  static constexpr uint32_t kSectorsPerPage = kPageSize / kSectorSize;
+  static constexpr uint32_t kMaxSlots = 4096;  // 16 MiB of pages at most
+  static constexpr uint32_t kMaxReadahead = 32;
+  static constexpr uint32_t kMinSlots = 2 * kMaxReadahead;
+
+  // `pages`: `page_count` * kPageSize bytes, kPageSize aligned. At most
+  // kMaxSlots pages are used; fewer than kMinSlots is a programming error
+  // the constructor reports through ok().
+  BlockCache(SectorDevice& device, uint8_t* pages, uint32_t page_count);
+  BlockCache(const BlockCache&) = delete;
+  BlockCache& operator=(const BlockCache&) = delete;
+
+  bool ok() const { return slot_count_ >= kMinSlots; }
+
+  // BlockDevice:
+  uint64_t SizeBytes() const override { return size_bytes_; }
+  bool ReadBytes(uint64_t offset, void* out, size_t length) override;
+  bool WriteBytes(uint64_t offset, const void* data, size_t length) override;
+  bool Flush() override;
+
+  // Drops every clean page (tests; and after a device error).
+  void DropClean();
+
+  const CacheStats& stats() const { return stats_; }
+  uint32_t slot_count() const { return slot_count_; }
+  uint32_t dirty_pages() const { return dirty_count_; }
+
+ private:
+  static constexpr uint32_t kNone = UINT32_MAX;
+  static constexpr uint64_t kEmpty = UINT64_MAX;
+  static constexpr uint32_t kBuckets = 2 * kMaxSlots;  // power of two
+
+  struct Slot {
+    uint64_t page = kEmpty;
+    uint32_t hash_next = kNone;
+    uint32_t lru_prev = kNone;  // towards most recently used
+    uint32_t lru_next = kNone;  // towards least recently used
+    bool dirty = false;
+  };
+
+  enum class Fill : uint8_t { kRead, kOverwrite };
+
+  // The slot holding `page`, read from the disk (with readahead) if needed;
+  // kNone on an I/O error. `fill` = kOverwrite skips the read of a page the
+  // caller is about to overwrite entirely.
+  uint32_t Get(uint64_t page, Fill fill);
+  uint32_t Find(uint64_t page) const;
+  // Takes the least recently used slot for `page`, writing it back if dirty.
+  // kNone if every write-back failed.
+  uint32_t Claim(uint64_t page);
+  bool WriteBack(const uint32_t* slots, uint32_t count);
+  uint32_t PageSectors(uint64_t page) const;
+
+  void Insert(uint32_t slot, uint64_t page);
+  void Remove(uint32_t slot);
+  void Touch(uint32_t slot);  // move to the front of the LRU list
+  void Unlink(uint32_t slot);
+  uint8_t* Data(uint32_t slot) const { return pages_ + uint64_t{slot} * kPageSize; }
+  static uint32_t Bucket(uint64_t page) {
+    return static_cast<uint32_t>((page * 0x9e3779b97f4a7c15ull) >> 32) & (kBuckets - 1);
+  }
+
+  SectorDevice& device_;
+  uint8_t* const pages_;
+  const uint32_t slot_count_;
+  const uint64_t sector_count_;
+  const uint64_t size_bytes_;
+  uint32_t lru_head_ = kNone, lru_tail_ = kNone;
+  uint32_t free_head_ = kNone;  // empty slots, chained through hash_next
+  uint32_t dirty_count_ = 0;
+  uint64_t next_sequential_ = kEmpty;  // the page after the last one accessed
+  uint32_t window_ = 1;                // readahead window, pages
+  CacheStats stats_;
+  Slot slots_[kMaxSlots];
+  uint32_t buckets_[kBuckets];
+};
+
+}  // namespace uk::fs

@@ -1,0 +1,56 @@
+#pragma once
+// Client side of the filesystem service: blocking calls from any thread on
+// any core. Each call parks the calling thread until the service replies
+// (svc::Call without a timeout; see fs_protocol.h for why) and lends the
+// service the paths and buffers it passes, until it returns.
+
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+#include "services/fs/error.h"
+#include "services/fs/ext2.h"
+#include "services/fs/fs_protocol.h"
+#include "services/service.h"
+
+namespace uk::fs {
+
+class FsClient {
+ public:
+  explicit FsClient(svc::Address server) : server_(server) {}
+  svc::Address server() const { return server_; }
+
+  // Opens a file or directory (symlinks followed); returns a handle.
+  Result<uint32_t> Open(std::string_view path);
+  Error Close(uint32_t handle);
+  // Reads up to out.size() bytes at `offset`; 0 at end of file.
+  Result<size_t> Read(uint32_t handle, uint64_t offset, std::span<uint8_t> out);
+  Result<Stat> StatPath(std::string_view path);
+  Result<Stat> StatHandle(uint32_t handle);
+  // The next entry of an open directory; false at its end.
+  Result<bool> ReadDir(uint32_t handle, DirCursor* cursor, DirEntry* out);
+
+  // Write side. Create opens the new file and returns its handle.
+  Result<uint32_t> Create(std::string_view path, uint16_t permissions = 0644);
+  Result<size_t> Write(uint32_t handle, uint64_t offset, std::span<const uint8_t> data);
+  Error Truncate(uint32_t handle, uint64_t size);
+  Result<uint32_t> Mkdir(std::string_view path, uint16_t permissions = 0755);
+  Result<uint32_t> Symlink(std::string_view path, std::string_view target);
+  Error Unlink(std::string_view path);
+  Error Rmdir(std::string_view path);
+  Error Rename(std::string_view from, std::string_view to);
+  Error Sync();
+
+ private:
+  struct Answer {
+    Error error;
+    uint64_t value;
+    uint64_t value2;
+  };
+  Answer Send(FsOp op, uint32_t handle, uint64_t offset, const void* address, uint64_t length,
+              const void* address2 = nullptr, uint64_t length2 = 0, uint16_t mode = 0);
+
+  svc::Address server_;
+};
+
+}  // namespace uk::fs

@@ -1,0 +1,88 @@
+#pragma once
+// The filesystem service's messages (services/fs/fs_service.h).
+//
+// One request kind carries every operation (FsRequest.op) and one reply
+// kind answers it (FsReply); both fit a ring slot's 48-byte payload.
+//
+// Memory: paths, data buffers and out-structures stay in the caller's
+// memory and are passed by address ("by reference"). The caller lends them
+// from the send until the reply arrives and must not touch them meanwhile;
+// the service reads or writes them only while handling the request and
+// never keeps a pointer afterwards. This is why fs calls never time out: a
+// caller that gave up could reuse memory the service is still writing.
+//
+//   op         address / length          offset          reply.value
+//   kOpen      path                      -               handle
+//   kClose     -                         -               -
+//   kRead      out buffer                file offset     bytes read
+//   kStat      path, out Stat at addr2   -               -
+//   kFstat     out Stat at address2      -               -
+//   kReadDir   out DirEntry at address2  cursor          next cursor; value2 = 1 if
+//                                                        an entry was produced
+//   kCreate    path                      -  (mode)       handle of the new file
+//   kWrite     data                      file offset     bytes written
+//   kTruncate  -                         new size        -
+//   kMkdir     path                      -  (mode)       inode
+//   kUnlink    path                      -               -
+//   kRmdir     path                      -               -
+//   kRename    from path, to at addr2    -               -
+//   kSymlink   path, target at addr2     -               inode
+//   kSync      -                         -               -
+//
+// Errors are fs::Error values in reply.error; kOk is 0.
+
+#include <cstdint>
+
+#include "ipc/message.h"
+
+namespace uk::fs {
+
+enum FsKind : uint16_t {
+  kFsRequestKind = 0x200,
+  kFsReplyKind,
+};
+
+enum class FsOp : uint32_t {
+  kOpen = 1,
+  kClose,
+  kRead,
+  kStat,
+  kFstat,
+  kReadDir,
+  kCreate,
+  kWrite,
+  kTruncate,
+  kMkdir,
+  kUnlink,
+  kRmdir,
+  kRename,
+  kSymlink,
+  kSync,
+};
+
+struct FsRequest {
+  static constexpr auto kKind = static_cast<ipc::MessageKind>(kFsRequestKind);
+  FsOp op;
+  uint32_t handle;
+  uint64_t offset;
+  uint64_t address;   // caller memory, lent until the reply
+  uint64_t address2;  // a second path or an out-structure
+  uint32_t length;
+  uint32_t length2;
+  uint16_t mode;      // permissions for kCreate/kMkdir
+  uint16_t reserved[3];
+};
+static_assert(sizeof(FsRequest) == ipc::kPayloadBytes);
+
+struct FsReply {
+  static constexpr auto kKind = static_cast<ipc::MessageKind>(kFsReplyKind);
+  int32_t error;  // fs::Error
+  uint32_t reserved;
+  uint64_t value;
+  uint64_t value2;
+};
+
+static_assert(ipc::MessageBody<FsRequest>);
+static_assert(ipc::MessageBody<FsReply>);
+
+}  // namespace uk::fs

@@ -1,0 +1,114 @@
+/*
+ * lwIP configuration for this project: the raw (callback) API on one
+ * thread, IPv4 over Ethernet, sized for a web server holding ~512 TCP
+ * connections. Every option not set here keeps lwIP's default from
+ * lwip/opt.h. All memory is static (.bss): lwIP never calls malloc.
+ *
+ * Memory at these settings (nm of the kernel build): heap 8 MiB, PBUF_POOL
+ * 512 x 1.5 KiB = 0.75 MiB, TCP segments 8192 x 32 B = 0.25 MiB, TCP PCBs
+ * 520 x 248 B = 0.12 MiB; about 9.2 MiB of .bss in all.
+ */
+#ifndef UK_LWIP_LWIPOPTS_H_
+#define UK_LWIP_LWIPOPTS_H_
+
+/* ---- System: no OS, one thread, no locking ---- */
+#define NO_SYS 1
+#define SYS_LIGHTWEIGHT_PROT 0 /* the caller serializes all lwIP calls */
+#define LWIP_TIMERS 1          /* sys_check_timeouts() drives every timer */
+#define LWIP_NETCONN 0
+#define LWIP_SOCKET 0
+#define LWIP_NETIF_API 0
+
+/* ---- Memory ---- */
+#define MEM_ALIGNMENT 8
+#define MEM_LIBC_MALLOC 0 /* lwIP's own heap in a static array */
+#define MEMP_MEM_MALLOC 0 /* pools are static arrays too */
+/*
+ * The heap holds PBUF_RAM buffers: everything tcp_write() copies (the send
+ * buffers of all connections together), outgoing UDP and ARP, DHCP state.
+ * 8 MiB fills 64 send buffers of 128 KiB; a web server's connections are
+ * mostly idle or short, and tcp_write() returns ERR_MEM when it is full.
+ */
+#define MEM_SIZE (8 * 1024 * 1024)
+#define MEMP_NUM_PBUF 256 /* PBUF_REF/ROM: tcp_write() without COPY */
+#define MEMP_NUM_UDP_PCB 16
+#define MEMP_NUM_TCP_PCB 520 /* ~512 connections plus a few closing */
+#define MEMP_NUM_TCP_PCB_LISTEN 16
+/*
+ * One tcp_seg per queued segment, unsent, unacked or out of order, over all
+ * connections. Must be at least TCP_SND_QUEUELEN (checked by init.c).
+ */
+#define MEMP_NUM_TCP_SEG 8192
+/* Datagrams being reassembled, and the fragments they may hold in all. */
+#define MEMP_NUM_REASSDATA 16
+#define IP_REASS_MAX_PBUFS 64
+#define MEMP_NUM_ARP_QUEUE 64
+/* Receive buffers: the driver allocates PBUF_POOL pbufs for frames. */
+#define PBUF_POOL_SIZE 512
+
+/* ---- Link layer and IPv4 ---- */
+#define LWIP_ETHERNET 1
+#define LWIP_ARP 1
+#define ARP_TABLE_SIZE 32
+#define ARP_QUEUEING 1
+#define LWIP_IPV4 1
+#define LWIP_IPV6 0
+#define IP_REASSEMBLY 1
+#define IP_FRAG 1
+#define LWIP_ICMP 1
+#define LWIP_RAW 0
+#define LWIP_IGMP 0
+#define LWIP_AUTOIP 0
+#define LWIP_DNS 0
+#define LWIP_UDP 1
+#define LWIP_DHCP 1
+/*
+ * No ARP probe of the offered address before binding: it delays the first
+ * usable address by about a second, and the DHCP servers this runs behind
+ * (QEMU's user networking, a host bridge) hand out addresses they own.
+ */
+#define DHCP_DOES_ARP_CHECK 0
+#define LWIP_NETIF_STATUS_CALLBACK 1 /* told when DHCP binds an address */
+#define LWIP_NETIF_LINK_CALLBACK 1
+
+/* ---- TCP ---- */
+#define LWIP_TCP 1
+#define TCP_MSS 1460 /* Ethernet MTU 1500 - 20 IP - 20 TCP */
+/*
+ * Windows above 64 KiB need window scaling (RFC 7323); a shift of 2 lets
+ * TCP_WND grow to 256 KiB without other changes. The window is advertised,
+ * not reserved: received data sits in PBUF_POOL pbufs until the
+ * application calls tcp_recved().
+ */
+#define LWIP_WND_SCALE 1
+#define TCP_RCV_SCALE 2
+#define TCP_WND (128 * 1024)
+/*
+ * Send a window update once the application has consumed 4 segments: a
+ * sender that filled the window waits at most that long, and a stream of
+ * small reads does not cost one ACK each. (lwIP's default is the smaller of
+ * this and TCP_WND / 4, which is the same here.)
+ */
+#define TCP_WND_UPDATE_THRESHOLD (4 * TCP_MSS)
+#define TCP_SND_BUF (128 * 1024)
+/* Segments per connection's send queue: lwIP's default, 4 x TCP_SND_BUF / MSS. */
+#define TCP_SND_QUEUELEN ((4 * TCP_SND_BUF + TCP_MSS - 1) / TCP_MSS)
+/* lwIP's default (TCP_SND_BUF / 2) must stay below 64 KiB - 4 MSS. */
+#define TCP_SNDLOWAT (TCP_SND_BUF / 4)
+#define TCP_QUEUE_OOSEQ 1
+#define TCP_LISTEN_BACKLOG 1
+#define TCP_DEFAULT_LISTEN_BACKLOG 255
+#define LWIP_TCP_KEEPALIVE 1 /* per-PCB keep_idle/keep_intvl/keep_cnt */
+#define SO_REUSE 0
+#define LWIP_CALLBACK_API 1
+
+/* ---- Checksums: computed and checked in software ---- */
+#define LWIP_CHKSUM_ALGORITHM 3 /* 32-bit accumulation, the fastest C variant */
+/* CHECKSUM_GEN_* and CHECKSUM_CHECK_* keep their default, 1. */
+
+/* ---- Debugging and statistics ---- */
+#define LWIP_STATS 0
+#define LWIP_STATS_DISPLAY 0
+/* LWIP_ASSERT stays on (LWIP_NOASSERT undefined): failures call uk_lwip_assert. */
+
+#endif /* UK_LWIP_LWIPOPTS_H_ */
