@@ -141,12 +141,13 @@ def qemu_command(args, kernel_args):
     if args.guest_port:
         port = args.port or args.default_port
         cmd += ["-netdev", "user,id=net0,hostfwd=tcp:127.0.0.1:%d-:%d" % (port, args.guest_port),
-                "-device", "virtio-net-pci,netdev=net0,disable-legacy=on"]
+                "-device", "virtio-net-pci,netdev=net0,disable-legacy=on,romfile="]
+        # romfile= : no iPXE option ROM for SeaBIOS to run (seconds of boot).
     if args.disk:
         drive = "file=%s,format=raw,if=none,id=disk0" % args.disk.replace(",", ",,")
         if args.disk_readonly:
             drive += ",readonly=on"
-        device = "virtio-blk-pci,drive=disk0,disable-legacy=on"
+        device = "virtio-blk-pci,drive=disk0,disable-legacy=on,romfile="
         if args.disk_intx:
             device += ",vectors=0"  # no MSI-X: the driver falls back to INTx
         cmd += ["-drive", drive, "-device", device]

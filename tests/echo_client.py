@@ -20,6 +20,7 @@ By hand:
 """
 
 import argparse
+import math
 import random
 import selectors
 import socket
@@ -137,16 +138,25 @@ def wait_for_port(host, port, timeout=60.0):
         time.sleep(min(0.1, max(0.0, deadline - time.monotonic())))
 
 
-def round_trips(host, port, count, min_size=1, max_size=MAX_MESSAGE, seed=0):
+def round_trips(host, port, count, min_size=1, max_size=MAX_MESSAGE, seed=0, log_sizes=False):
     """count messages of random sizes in [min_size, max_size] on one
-    connection, each sent, read back exactly and compared. Returns stats."""
+    connection, each sent, read back exactly and compared. Returns stats.
+    log_sizes: sizes uniform on a log scale (as many 1-9 B messages as
+    10-99 B ones, ...), so every size class is covered without the bytes of
+    the largest dominating the run."""
     rng = random.Random(seed)
+
+    def size():
+        if not log_sizes:
+            return rng.randint(min_size, max_size)
+        return min(max_size, int(math.exp(rng.uniform(math.log(min_size), math.log(max_size + 1)))))
+
     latencies = []
     total = 0
     start = time.monotonic()
     with _connect(host, port) as sock:
         for i in range(count):
-            data = rng.randbytes(rng.randint(min_size, max_size))
+            data = rng.randbytes(size())
             t0 = time.monotonic()
             _exchange(sock, data, "round trip %d (%d bytes)" % (i, len(data)))
             latencies.append(time.monotonic() - t0)

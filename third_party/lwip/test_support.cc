@@ -8,8 +8,11 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "lwip/dhcp.h"
+#include "lwip/etharp.h"
 #include "lwip/init.h"
-#include "lwip/timeouts.h"
+#include "lwip/ip4_frag.h"
+#include "lwip/priv/tcp_priv.h"
 #include "uk_lwip_port.h"
 
 namespace uk::lwip_test {
@@ -30,8 +33,19 @@ void InitLwipOnce() {
 uint32_t NowMs() { return now_ms; }
 
 void AdvanceClock(uint32_t ms) {
+  // lwIP is built with LWIP_TIMERS=0: its user runs the timers (the kernel's
+  // net service decides when, services/net/net_timers.h). Here every timer
+  // simply runs once per interval boundary the clock crosses.
+  const uint32_t before = now_ms;
   now_ms += ms;
-  sys_check_timeouts();
+  const auto crossed = [&](uint32_t interval) { return now_ms / interval - before / interval; };
+  for (uint32_t n = crossed(TCP_TMR_INTERVAL); n > 0; --n) tcp_tmr();
+  for (uint32_t n = crossed(ARP_TMR_INTERVAL); n > 0; --n) {
+    etharp_tmr();
+    ip_reass_tmr();
+  }
+  for (uint32_t n = crossed(DHCP_FINE_TIMER_MSECS); n > 0; --n) dhcp_fine_tmr();
+  for (uint32_t n = crossed(DHCP_COARSE_TIMER_MSECS); n > 0; --n) dhcp_coarse_tmr();
 }
 
 }  // namespace uk::lwip_test

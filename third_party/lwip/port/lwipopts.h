@@ -14,7 +14,11 @@
 /* ---- System: no OS, one thread, no locking ---- */
 #define NO_SYS 1
 #define SYS_LIGHTWEIGHT_PROT 0 /* the caller serializes all lwIP calls */
-#define LWIP_TIMERS 1          /* sys_check_timeouts() drives every timer */
+/* No cyclic timer list: lwIP's would run ARP, reassembly and DHCP timers
+ * several times a second forever. Its user calls tcp_tmr(), etharp_tmr(),
+ * ip_reass_tmr() and the DHCP timers only while they have work
+ * (services/net/net_timers.h), so an idle core is not woken. */
+#define LWIP_TIMERS 0
 #define LWIP_NETCONN 0
 #define LWIP_SOCKET 0
 #define LWIP_NETIF_API 0
@@ -26,7 +30,7 @@
 /*
  * The heap holds PBUF_RAM buffers: everything tcp_write() copies (the send
  * buffers of all connections together), outgoing UDP and ARP, DHCP state.
- * 8 MiB fills 64 send buffers of 128 KiB; a web server's connections are
+ * 8 MiB fills 128 send buffers of 64 KiB; a web server's connections are
  * mostly idle or short, and tcp_write() returns ERR_MEM when it is full.
  */
 #define MEM_SIZE (8 * 1024 * 1024)
@@ -75,26 +79,23 @@
 #define LWIP_TCP 1
 #define TCP_MSS 1460 /* Ethernet MTU 1500 - 20 IP - 20 TCP */
 /*
- * Windows above 64 KiB need window scaling (RFC 7323); a shift of 2 lets
- * TCP_WND grow to 256 KiB without other changes. The window is advertised,
- * not reserved: received data sits in PBUF_POOL pbufs until the
- * application calls tcp_recved().
+ * No window scaling: the window and the send buffer stay under 64 KiB.
+ * Received data waits in one pbuf chain per connection until the
+ * application reads it (services/net/sockets.h), and a chain's tot_len is
+ * 16 bits, so unread data must fit: it does, since the window only reopens
+ * (tcp_recved) as the application reads. 44 segments of 1460 B.
  */
-#define LWIP_WND_SCALE 1
-#define TCP_RCV_SCALE 2
-#define TCP_WND (128 * 1024)
+#define LWIP_WND_SCALE 0
+#define TCP_WND (44 * TCP_MSS)
 /*
  * Send a window update once the application has consumed 4 segments: a
  * sender that filled the window waits at most that long, and a stream of
- * small reads does not cost one ACK each. (lwIP's default is the smaller of
- * this and TCP_WND / 4, which is the same here.)
+ * small reads does not cost one ACK each.
  */
 #define TCP_WND_UPDATE_THRESHOLD (4 * TCP_MSS)
-#define TCP_SND_BUF (128 * 1024)
+#define TCP_SND_BUF (44 * TCP_MSS)
 /* Segments per connection's send queue: lwIP's default, 4 x TCP_SND_BUF / MSS. */
 #define TCP_SND_QUEUELEN ((4 * TCP_SND_BUF + TCP_MSS - 1) / TCP_MSS)
-/* lwIP's default (TCP_SND_BUF / 2) must stay below 64 KiB - 4 MSS. */
-#define TCP_SNDLOWAT (TCP_SND_BUF / 4)
 #define TCP_QUEUE_OOSEQ 1
 #define TCP_LISTEN_BACKLOG 1
 #define TCP_DEFAULT_LISTEN_BACKLOG 255

@@ -1,0 +1,228 @@
+#include "kernel/drivers/virtio/net.h"
+
+#include <new>
+
+#include "kernel/arch/paging.h"
+#include "kernel/arch/percpu.h"
+#include "kernel/core/log.h"
+#include "kernel/core/page_allocator.h"
+#include "kernel/sched/scheduler.h"
+
+namespace uk::virtio {
+namespace {
+
+constexpr uint16_t kNetDeviceType = 1;
+constexpr uint16_t kTransitionalNetId = 0x1000;
+constexpr uint16_t kReceiveQueue = 0, kTransmitQueue = 1;
+
+constexpr uint64_t kFeatureMtu = 1ull << 3;
+constexpr uint64_t kFeatureMac = 1ull << 5;
+constexpr uint64_t kFeatureStatus = 1ull << 16;
+constexpr uint16_t kLinkUp = 1;
+
+// The header in front of every frame (5.1.6). With VERSION_1 it always has
+// num_buffers, so it is 12 bytes. All zero on transmit: no offloads asked.
+struct NetHeader {
+  uint8_t flags;
+  uint8_t gso_type;
+  uint16_t header_length;
+  uint16_t gso_size;
+  uint16_t checksum_start;
+  uint16_t checksum_offset;
+  uint16_t buffer_count;
+};
+static_assert(sizeof(NetHeader) == 12);
+
+NetDriver* the_driver = nullptr;
+
+void* AllocateDmaPages(size_t bytes) {
+  const uint64_t phys = AllocatePages((bytes + arch::kPageSize - 1) / arch::kPageSize);
+  return phys == 0 ? nullptr : arch::PhysToVirt(phys);
+}
+
+}  // namespace
+
+// One receive or transmit buffer: the header, then the frame. 2 KiB, so a
+// buffer never crosses a page (each is one physically contiguous segment).
+struct alignas(2048) NetDriver::Buffer {
+  NetHeader header;
+  uint8_t frame[2048 - sizeof(NetHeader)];
+};
+static_assert(sizeof(NetDriver::Buffer) == 2048);
+
+NetDriver* NetDriver::Start() {
+  pci::Device device;
+  if (!pci::FindDevice(kPciVendor, kModernDeviceIdBase + kNetDeviceType, 0, &device) &&
+      !pci::FindDevice(kPciVendor, kTransitionalNetId, 0, &device)) {
+    return nullptr;
+  }
+  if (the_driver != nullptr) return nullptr;
+  auto* driver = new NetDriver();
+  if (!driver->Init(device)) return nullptr;  // the device stays FAILED
+  return driver;
+}
+
+bool NetDriver::Init(const pci::Device& device) {
+  if (!transport_.Init(device)) return false;
+  const uint64_t features =
+      transport_.Negotiate(kFeatureMac | kFeatureStatus | kFeatureMtu | kFeatureEventIdx);
+  if (features == 0) return false;
+  const bool event_idx = (features & kFeatureEventIdx) != 0;
+  volatile uint8_t* config = transport_.device_config();
+  if (config == nullptr || transport_.device_config_length() < 12) {
+    Log(LogLevel::kError, "virtio-net: no device configuration");
+    transport_.Fail();
+    return false;
+  }
+  if (features & kFeatureMac) {
+    for (int i = 0; i < 6; ++i) mac_.bytes[i] = config[i];
+  } else {
+    // No MAC from the device: a fixed locally administered one.
+    mac_ = {{0x02, 0x75, 0x6b, 0x00, 0x00, 0x01}};
+  }
+  has_status_ = (features & kFeatureStatus) != 0;
+  if (features & kFeatureMtu) {
+    const uint16_t mtu = *reinterpret_cast<volatile uint16_t*>(config + 10);
+    if (mtu >= 576 && mtu < mtu_) mtu_ = mtu;  // larger frames than 1514 are not offered
+  }
+
+  void* rx_memory = AllocateDmaPages(sizeof(SplitQueue<kQueueSize>));
+  void* tx_memory = AllocateDmaPages(sizeof(SplitQueue<kQueueSize>));
+  rx_buffers_ = static_cast<Buffer*>(AllocateDmaPages(sizeof(Buffer) * kQueueSize));
+  tx_buffers_ = static_cast<Buffer*>(AllocateDmaPages(sizeof(Buffer) * kQueueSize));
+  if (rx_memory == nullptr || tx_memory == nullptr || rx_buffers_ == nullptr ||
+      tx_buffers_ == nullptr) {
+    Log(LogLevel::kError, "virtio-net: out of memory for the queues");
+    transport_.Fail();
+    return false;
+  }
+  rx_ = new (rx_memory) SplitQueue<kQueueSize>(event_idx);
+  tx_ = new (tx_memory) SplitQueue<kQueueSize>(event_idx);
+  for (uint16_t slot = 0; slot < kQueueSize; ++slot) tx_free_[tx_free_count_++] = slot;
+
+  the_driver = this;
+  arch::SetInterruptHandler(arch::kNetVector, &OnInterrupt);
+  auto enable = [this](uint16_t index, SplitQueue<kQueueSize>* queue) {
+    return kQueueSize <= transport_.MaxQueueSize(index) &&
+           transport_.EnableQueue(index, kQueueSize, arch::VirtToPhys(queue->descriptor_area()),
+                                  arch::VirtToPhys(queue->driver_area()),
+                                  arch::VirtToPhys(queue->device_area()));
+  };
+  if (!transport_.RouteInterrupts(arch::kNetVector, arch::CurrentCpu().apic_id) ||
+      !enable(kReceiveQueue, rx_) || !enable(kTransmitQueue, tx_)) {
+    Log(LogLevel::kError, "virtio-net: cannot set up the queues or their interrupt");
+    transport_.Fail();
+    return false;
+  }
+  tx_->DisableInterrupts();  // completions are reclaimed when transmitting
+  transport_.DriverOk();
+  for (uint16_t slot = 0; slot < kQueueSize; ++slot) PostReceive(slot);
+  Flush();
+  Log(LogLevel::kInfo,
+      "virtio-net: mac %02x:%02x:%02x:%02x:%02x:%02x, mtu %u, link %s, %s, event_idx %s",
+      mac_.bytes[0], mac_.bytes[1], mac_.bytes[2], mac_.bytes[3], mac_.bytes[4], mac_.bytes[5],
+      mtu_, LinkUp() ? "up" : "down", transport_.uses_msix() ? "MSI-X" : "INTx",
+      event_idx ? "on" : "off");
+  return true;
+}
+
+void NetDriver::OnInterrupt(arch::TrapFrame&) {
+  NetDriver* driver = the_driver;
+  if (!driver->transport_.uses_msix()) driver->transport_.AcknowledgeInterrupt();
+  ++driver->stats_.interrupts;
+  sched::Scheduler::ForCore(arch::CurrentCpuIndex()).InterruptWake();
+}
+
+bool NetDriver::LinkUp() {
+  if (!has_status_) return true;
+  return (*reinterpret_cast<volatile uint16_t*>(transport_.device_config() + 6) & kLinkUp) != 0;
+}
+
+void NetDriver::PostReceive(uint16_t slot) {
+  const Segment segment{arch::VirtToPhys(&rx_buffers_[slot]), sizeof(Buffer), true};
+  rx_->Add(&segment, 1, slot);  // cannot fail: a slot is posted once at a time
+}
+
+bool NetDriver::Receive(std::span<const uint8_t>* frame) {
+  if (current_rx_ >= 0) return false;  // the caller must release the frame it holds first
+  Completion completion;
+  while (rx_->Pop(&completion)) {
+    const auto slot = static_cast<uint16_t>(completion.cookie);
+    if (slot >= kQueueSize || completion.written <= sizeof(NetHeader) ||
+        completion.written > sizeof(NetHeader) + net::kMaxFrame) {
+      ++stats_.rx_dropped;  // runt or oversized: give the buffer straight back
+      if (slot < kQueueSize) PostReceive(slot);
+      continue;
+    }
+    ++stats_.rx_frames;
+    current_rx_ = slot;
+    *frame = {rx_buffers_[slot].frame, completion.written - sizeof(NetHeader)};
+    return true;
+  }
+  return false;
+}
+
+void NetDriver::ReleaseReceived() {
+  if (current_rx_ < 0) return;
+  PostReceive(static_cast<uint16_t>(current_rx_));
+  current_rx_ = -1;
+}
+
+void NetDriver::ReclaimTransmitted() {
+  Completion completion;
+  while (tx_->Pop(&completion)) {
+    if (completion.cookie < kQueueSize) {
+      tx_free_[tx_free_count_++] = static_cast<uint16_t>(completion.cookie);
+    }
+  }
+}
+
+bool NetDriver::Transmit(const std::span<const uint8_t>* parts, size_t count) {
+  size_t length = 0;
+  for (size_t i = 0; i < count; ++i) length += parts[i].size();
+  if (length == 0 || length > net::kMaxFrame) return true;  // not sendable: dropped, not retried
+  if (tx_free_count_ == 0) ReclaimTransmitted();
+  if (tx_free_count_ == 0) {
+    ++stats_.tx_ring_full;
+    return false;
+  }
+  const uint16_t slot = tx_free_[--tx_free_count_];
+  Buffer& buffer = tx_buffers_[slot];
+  buffer.header = {};
+  size_t at = 0;
+  for (size_t i = 0; i < count; ++i) {
+    __builtin_memcpy(buffer.frame + at, parts[i].data(), parts[i].size());
+    at += parts[i].size();
+  }
+  const Segment segment{arch::VirtToPhys(&buffer),
+                        static_cast<uint32_t>(sizeof(NetHeader) + length), false};
+  tx_->Add(&segment, 1, slot);
+  ++stats_.tx_frames;
+  return true;
+}
+
+void NetDriver::Flush() {
+  if (rx_->Publish()) {
+    transport_.Notify(kReceiveQueue);
+    ++stats_.rx_notifications;
+  }
+  if (tx_->Publish()) {
+    transport_.Notify(kTransmitQueue);
+    ++stats_.tx_notifications;
+  }
+}
+
+bool NetDriver::Ready() {
+  return rx_->HasCompletions() || (tx_free_count_ == 0 && tx_->HasCompletions());
+}
+
+bool NetDriver::ArmInterrupts() {
+  ReclaimTransmitted();
+  // A full transmit ring also needs an interrupt when slots come back.
+  bool pending = rx_->EnableInterrupts();
+  if (tx_free_count_ == 0) pending |= tx_->EnableInterrupts();
+  else tx_->DisableInterrupts();
+  return pending;
+}
+
+}  // namespace uk::virtio

@@ -1,0 +1,131 @@
+#include "services/net/net_client.h"
+
+#include "services/call.h"
+
+namespace uk::net {
+
+NetReply NetClient::Call(const NetRequest& request) {
+  ipc::Message message = ipc::MakeMessage(request, 0, 0);
+  NetReply reply{};
+  if (svc::Call(server_, message) != svc::SendStatus::kOk || !ipc::Decode(message, &reply)) {
+    reply.error = Error::kNoService;
+  }
+  return reply;
+}
+
+Result<uint32_t> NetClient::Listen(uint16_t port, uint16_t backlog) {
+  const NetReply reply = Call({.op = NetOp::kListen, .port = port, .backlog = backlog});
+  if (reply.error != Error::kOk) return reply.error;
+  return reply.handle;
+}
+
+Result<Peer> NetClient::Accept(uint32_t listener, Blocking blocking) {
+  const NetReply reply =
+      Call({.op = NetOp::kAccept,
+            .handle = listener,
+            .flags = blocking == Blocking::kNo ? kNonBlocking : 0u});
+  if (reply.error != Error::kOk) return reply.error;
+  return Peer{reply.handle, reply.ip, reply.port};
+}
+
+Result<uint32_t> NetClient::Connect(uint32_t ip, uint16_t port) {
+  const NetReply reply = Call({.op = NetOp::kConnect, .ip = ip, .port = port});
+  if (reply.error != Error::kOk) return reply.error;
+  return reply.handle;
+}
+
+Result<size_t> NetClient::Send(uint32_t socket, std::span<const uint8_t> data, Blocking blocking) {
+  if (data.size() > UINT32_MAX) return Error::kInvalidArgument;
+  const NetReply reply =
+      Call({.op = NetOp::kSend,
+            .handle = socket,
+            .address = reinterpret_cast<uint64_t>(data.data()),
+            .length = static_cast<uint32_t>(data.size()),
+            .flags = blocking == Blocking::kNo ? kNonBlocking : 0u});
+  if (reply.error != Error::kOk) return reply.error;
+  return static_cast<size_t>(reply.value);
+}
+
+Result<size_t> NetClient::Recv(uint32_t socket, std::span<uint8_t> out, Blocking blocking) {
+  if (out.size() > UINT32_MAX) return Error::kInvalidArgument;
+  const NetReply reply =
+      Call({.op = NetOp::kRecv,
+            .handle = socket,
+            .address = reinterpret_cast<uint64_t>(out.data()),
+            .length = static_cast<uint32_t>(out.size()),
+            .flags = blocking == Blocking::kNo ? kNonBlocking : 0u});
+  if (reply.error != Error::kOk) return reply.error;
+  return static_cast<size_t>(reply.value);
+}
+
+Error NetClient::Shutdown(uint32_t socket, uint32_t how) {
+  return Call({.op = NetOp::kShutdown, .handle = socket, .flags = how}).error;
+}
+
+Error NetClient::Close(uint32_t socket) {
+  return Call({.op = NetOp::kClose, .handle = socket}).error;
+}
+
+Result<Info> NetClient::GetInfo() {
+  const NetReply reply = Call({.op = NetOp::kInfo});
+  if (reply.error != Error::kOk) return reply.error;
+  return Info{reply.ip, static_cast<uint32_t>(reply.value), static_cast<uint32_t>(reply.value2)};
+}
+
+const char* FormatIp(uint32_t ip, char (&out)[16]) {
+  // Network byte order: the first octet is the lowest byte on x86.
+  int at = 0;
+  for (int i = 0; i < 4; ++i) {
+    const unsigned octet = (ip >> (8 * i)) & 0xff;
+    if (octet >= 100) out[at++] = static_cast<char>('0' + octet / 100);
+    if (octet >= 10) out[at++] = static_cast<char>('0' + octet / 10 % 10);
+    out[at++] = static_cast<char>('0' + octet % 10);
+    out[at++] = i < 3 ? '.' : '\0';
+  }
+  return out;
+}
+
+bool ParseIp(std::string_view text, uint32_t* ip) {
+  uint32_t result = 0;
+  int octets = 0;
+  size_t at = 0;
+  while (octets < 4) {
+    uint32_t value = 0;
+    size_t digits = 0;
+    while (at < text.size() && text[at] >= '0' && text[at] <= '9' && digits < 3) {
+      value = value * 10 + static_cast<uint32_t>(text[at++] - '0');
+      ++digits;
+    }
+    if (digits == 0 || value > 255) return false;
+    result |= value << (8 * octets++);
+    if (octets < 4) {
+      if (at >= text.size() || text[at] != '.') return false;
+      ++at;
+    }
+  }
+  if (at != text.size()) return false;
+  *ip = result;
+  return true;
+}
+
+const char* ErrorName(Error error) {
+  switch (error) {
+    case Error::kOk: return "kOk";
+    case Error::kWouldBlock: return "kWouldBlock";
+    case Error::kBadHandle: return "kBadHandle";
+    case Error::kBusy: return "kBusy";
+    case Error::kTooManySockets: return "kTooManySockets";
+    case Error::kAddressInUse: return "kAddressInUse";
+    case Error::kRefused: return "kRefused";
+    case Error::kReset: return "kReset";
+    case Error::kClosed: return "kClosed";
+    case Error::kNotConnected: return "kNotConnected";
+    case Error::kInvalidArgument: return "kInvalidArgument";
+    case Error::kNoMemory: return "kNoMemory";
+    case Error::kNoService: return "kNoService";
+    case Error::kTimedOut: return "kTimedOut";
+  }
+  return "unknown";
+}
+
+}  // namespace uk::net

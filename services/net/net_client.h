@@ -1,0 +1,62 @@
+#pragma once
+// Sockets for applications on any core: blocking calls park the calling
+// thread until the net service answers; non-blocking ones return
+// kWouldBlock at once. Buffers are lent to the service for the duration of
+// a call (net_protocol.h).
+
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+#include "services/net/net_protocol.h"
+#include "services/result.h"
+#include "services/service.h"
+
+namespace uk::net {
+
+template <typename T>
+using Result = uk::Result<T, Error>;
+
+enum class Blocking : uint8_t { kYes, kNo };
+
+struct Peer {
+  uint32_t handle = 0;
+  uint32_t ip = 0;  // network byte order
+  uint16_t port = 0;
+};
+
+struct Info {
+  uint32_t ip = 0, netmask = 0, gateway = 0;  // network byte order; 0 until configured
+};
+
+class NetClient {
+ public:
+  explicit NetClient(svc::Address server) : server_(server) {}
+  svc::Address server() const { return server_; }
+
+  Result<uint32_t> Listen(uint16_t port, uint16_t backlog = 32);
+  Result<Peer> Accept(uint32_t listener, Blocking blocking = Blocking::kYes);
+  // Waits until the connection is established or refused.
+  Result<uint32_t> Connect(uint32_t ip, uint16_t port);
+  // Blocking: returns when all of `data` is in the send buffer. Non-blocking:
+  // what fitted (kWouldBlock if nothing).
+  Result<size_t> Send(uint32_t socket, std::span<const uint8_t> data,
+                      Blocking blocking = Blocking::kYes);
+  // Up to out.size() bytes; 0 at the end of the stream.
+  Result<size_t> Recv(uint32_t socket, std::span<uint8_t> out, Blocking blocking = Blocking::kYes);
+  Error Shutdown(uint32_t socket, uint32_t how);
+  Error Close(uint32_t socket);
+  Result<Info> GetInfo();
+
+ private:
+  NetReply Call(const NetRequest& request);
+
+  svc::Address server_;
+};
+
+// "a.b.c.d" for an address in network byte order, into `out` (16 bytes).
+const char* FormatIp(uint32_t ip, char (&out)[16]);
+// Parses "a.b.c.d" into network byte order; false if it is not one.
+bool ParseIp(std::string_view text, uint32_t* ip);
+
+}  // namespace uk::net

@@ -1,0 +1,214 @@
+#include "services/net/net_service.h"
+
+#include "lwip/dhcp.h"
+#include "lwip/etharp.h"
+#include "lwip/init.h"
+#include "lwip/ip4_frag.h"
+#include "lwip/netif.h"
+#include "lwip/pbuf.h"
+#include "lwip/priv/tcp_priv.h"
+#include "lwip/tcp.h"
+#include "netif/ethernet.h"
+#include "services/call.h"
+
+namespace uk::net {
+namespace {
+
+constexpr uint32_t kReceiveBudget = 64;  // frames per turn before others run
+constexpr size_t kMaxGather = 16;        // pbufs per frame handed over as parts
+
+uint64_t NowMs() { return sched::Scheduler::Current().NowNs() / 1000000; }
+
+ip4_addr_t Ip4(uint32_t network_order) {
+  ip4_addr_t address;
+  ip4_addr_set_u32(&address, network_order);
+  return address;
+}
+
+}  // namespace
+
+NetService::NetService(NetDevice& device, const NetConfig& config)
+    : Service("net", svc::kNetServiceId),
+      device_(device),
+      config_(config),
+      netif_(new netif{}),
+      sockets_(new SocketTable) {}
+
+NetService::~NetService() {
+  delete sockets_;
+  delete netif_;
+}
+
+uint32_t NetService::ip() const { return ip4_addr_get_u32(netif_ip4_addr(netif_)); }
+
+void NetService::BringUp() {
+  lwip_init();
+  const bool dhcp = config_.ip == 0;
+  const ip4_addr_t ip = Ip4(config_.ip), mask = Ip4(config_.netmask), gw = Ip4(config_.gateway);
+  netif_add(netif_, &ip, &mask, &gw, this, &NetifInit, &ethernet_input);
+  netif_set_default(netif_);
+  netif_set_up(netif_);
+  if (device_.LinkUp()) netif_set_link_up(netif_);
+  if (dhcp) {
+    using_dhcp_ = dhcp_start(netif_) == ERR_OK;
+    dhcp_started_ms_ = NowMs();
+  }
+  sched::Scheduler& scheduler = sched::Scheduler::Current();
+  timer_thread_ = scheduler.Spawn(&TimerThread, this, "net-timers", sched::Joinable::kNo);
+  RescheduleTimer();
+}
+
+int8_t NetService::NetifInit(netif* nif) {
+  auto* self = static_cast<NetService*>(nif->state);
+  nif->name[0] = 'e';
+  nif->name[1] = 'n';
+  nif->output = &etharp_output;
+  nif->linkoutput = &LinkOutput;
+  nif->mtu = self->device_.mtu();
+  nif->hwaddr_len = ETH_HWADDR_LEN;
+  const MacAddress mac = self->device_.mac();
+  for (int i = 0; i < ETH_HWADDR_LEN; ++i) nif->hwaddr[i] = mac.bytes[i];
+  nif->flags = NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHARP | NETIF_FLAG_ETHERNET;
+  return ERR_OK;
+}
+
+int8_t NetService::LinkOutput(netif* nif, pbuf* p) {
+  auto* self = static_cast<NetService*>(nif->state);
+  std::span<const uint8_t> parts[kMaxGather];
+  size_t count = 0;
+  uint8_t flat[kMaxFrame];
+  for (pbuf* q = p; q != nullptr && count < kMaxGather; q = q->next) {
+    parts[count++] = {static_cast<const uint8_t*>(q->payload), q->len};
+    if (q->len == q->tot_len) break;
+  }
+  if (count == kMaxGather && p->tot_len <= sizeof(flat)) {  // a long chain: flatten it
+    pbuf_copy_partial(p, flat, p->tot_len, 0);
+    parts[0] = {flat, p->tot_len};
+    count = 1;
+  }
+  if (!self->device_.Transmit(parts, count)) {
+    self->device_.Flush();  // make room for the next ones; this one is lost
+    ++self->stats_.dropped_out;
+    return ERR_IF;          // TCP retransmits it
+  }
+  ++self->stats_.frames_out;
+  self->last_traffic_ms_ = NowMs();
+  return ERR_OK;
+}
+
+bool NetService::Ready() { return Service::Ready() || timer_due_ || device_.Ready(); }
+
+void NetService::Handle(uint32_t, const ipc::Message& message) {
+  NetRequest request;
+  NetReply reply{};
+  if (!ipc::Decode(message, &request)) {
+    reply.error = Error::kInvalidArgument;
+  } else if (request.op == NetOp::kInfo) {
+    reply.ip = ip();
+    reply.value = ip4_addr_get_u32(netif_ip4_netmask(netif_));
+    reply.value2 = ip4_addr_get_u32(netif_ip4_gw(netif_));
+  } else if (!sockets_->Handle(message, request, &reply)) {
+    return;  // it waits; a later Poll() answers it
+  }
+  if (message.header.flags & ipc::kFlagWantsReply) {
+    svc::Reply(message, ipc::MakeMessage(reply, 0, 0));
+  }
+}
+
+uint32_t NetService::ReceiveFrames(uint32_t budget) {
+  uint32_t frames = 0;
+  std::span<const uint8_t> frame;
+  while (frames < budget && device_.Receive(&frame)) {
+    ++frames;
+    pbuf* p = pbuf_alloc(PBUF_RAW, static_cast<uint16_t>(frame.size()), PBUF_POOL);
+    if (p != nullptr) pbuf_take(p, frame.data(), static_cast<uint16_t>(frame.size()));
+    device_.ReleaseReceived();  // the device buffer is free again: we copied
+    if (p == nullptr) {
+      ++stats_.dropped_in;
+      continue;
+    }
+    ++stats_.frames_in;
+    if (netif_->input(p, netif_) != ERR_OK) pbuf_free(p);
+  }
+  if (frames > 0) last_traffic_ms_ = NowMs();
+  return frames;
+}
+
+NetActivity NetService::Activity() const {
+  NetActivity activity;
+  activity.tcp_active = tcp_active_pcbs != nullptr || tcp_tw_pcbs != nullptr;
+  activity.using_dhcp = using_dhcp_;
+  activity.dhcp_bound = using_dhcp_ && dhcp_supplied_address(netif_);
+  activity.last_traffic_ms = last_traffic_ms_;
+  return activity;
+}
+
+void NetService::RunTimers() {
+  const uint64_t now = NowMs();
+  const uint32_t due = timers_.Due(now, Activity());
+  if (due == 0) return;
+  ++stats_.timer_runs;
+  if (due & kTcpTimer) tcp_tmr();
+  if (due & kArpTimer) {
+    etharp_tmr();
+    ip_reass_tmr();
+  }
+  if (due & kDhcpFineTimer) dhcp_fine_tmr();
+  if (due & kDhcpCoarseTimer) dhcp_coarse_tmr();
+  // No lease in time: the configured fallback (QEMU user networking's
+  // defaults unless the command line says otherwise).
+  if (using_dhcp_ && !dhcp_supplied_address(netif_) &&
+      now >= dhcp_started_ms_ + config_.dhcp_timeout_ms && config_.fallback_ip != 0) {
+    dhcp_stop(netif_);
+    using_dhcp_ = false;
+    const ip4_addr_t ip = Ip4(config_.fallback_ip), mask = Ip4(config_.fallback_netmask),
+                     gw = Ip4(config_.fallback_gateway);
+    netif_set_addr(netif_, &ip, &mask, &gw);
+  }
+}
+
+void NetService::Poll() {
+  sched::Scheduler& scheduler = sched::Scheduler::Current();
+  uint32_t frames = 0;
+  for (;;) {
+    frames += ReceiveFrames(kReceiveBudget - frames);
+    if (timer_due_) {
+      timer_due_ = false;
+      RunTimers();
+    }
+    sockets_->Complete([](const ipc::Message& request, const NetReply& reply) {
+      svc::Reply(request, ipc::MakeMessage(reply, 0, 0));
+    });
+    device_.Flush();  // one notification for everything this turn produced
+    if (frames >= kReceiveBudget) {
+      scheduler.NoteCongestion();  // more may be waiting: keep the core polling
+      break;
+    }
+    // Ask for an interrupt at the next frame; if one came meanwhile, go on.
+    if (!device_.ArmInterrupts()) break;
+  }
+  RescheduleTimer();
+}
+
+void NetService::RescheduleTimer() {
+  const uint64_t next_ms = timers_.NextDeadline(NowMs(), Activity());
+  const uint64_t deadline = next_ms == kNever ? sched::SleepQueue::kNever : next_ms * 1000000;
+  if (deadline < timer_deadline_ns_) {
+    timer_deadline_ns_ = deadline;
+    sched::Scheduler::Current().Unpark(timer_thread_);  // it re-parks until the new deadline
+  }
+}
+
+void NetService::TimerThread(void* arg) {
+  auto& self = *static_cast<NetService*>(arg);
+  sched::Scheduler& scheduler = sched::Scheduler::Current();
+  for (;;) {
+    const uint64_t deadline = self.timer_deadline_ns_;
+    if (scheduler.Park(deadline)) continue;  // unparked: the deadline moved
+    // The deadline passed: hand the work to the service thread.
+    self.timer_deadline_ns_ = sched::SleepQueue::kNever;
+    self.timer_due_ = true;
+  }
+}
+
+}  // namespace uk::net

@@ -1,0 +1,88 @@
+#pragma once
+// The network service: one thread on the core that owns the NIC, running
+// lwIP (NO_SYS: lwIP is a library this thread calls, never a thread of its
+// own), the socket table and the device, and serving NetRequests from any
+// core through its inbox.
+//
+// What the thread waits for is derived, as for every service: a message in
+// its inbox, a frame or completion from the device, or a due lwIP timer. A
+// small timer thread on the same core sleeps until the next timer deadline
+// (NetTimers) and only raises a flag; all lwIP calls stay on the service
+// thread. See docs/net.md for a frame's path from the NIC to the
+// application and back.
+//
+// Portable: host tests run it over an in-memory device with cores as threads.
+
+#include <cstdint>
+
+#include "ipc/message.h"
+#include "ipc/stat_counter.h"
+#include "kernel/sched/scheduler.h"
+#include "services/net/net_device.h"
+#include "services/net/net_protocol.h"
+#include "services/net/net_timers.h"
+#include "services/net/sockets.h"
+#include "services/service.h"
+
+struct netif;
+
+namespace uk::net {
+
+struct NetConfig {
+  // Static address (network byte order); ip == 0 means DHCP.
+  uint32_t ip = 0, netmask = 0, gateway = 0;
+  // With DHCP: give up after this long and use the fallback below.
+  uint64_t dhcp_timeout_ms = 5000;
+  uint32_t fallback_ip = 0, fallback_netmask = 0, fallback_gateway = 0;
+};
+
+struct NetStats {
+  ipc::StatCounter frames_in, frames_out;
+  ipc::StatCounter dropped_in;   // no pbuf for a received frame
+  ipc::StatCounter dropped_out;  // transmit ring full
+  ipc::StatCounter timer_runs;
+};
+
+class NetService final : public svc::Service {
+ public:
+  NetService(NetDevice& device, const NetConfig& config);
+  ~NetService() override;
+
+  // On the service's core, before Start(): initializes lwIP, the interface,
+  // DHCP or the static address, and the timer thread.
+  void BringUp();
+
+  bool Ready() override;
+  const NetStats& stats() const { return stats_; }
+  const SocketStats& socket_stats() const { return sockets_->stats(); }
+  // Current address (network byte order), 0 until configured.
+  uint32_t ip() const;
+
+ private:
+  void Handle(uint32_t producer, const ipc::Message& message) override;
+  void Poll() override;
+  // One pass over the device's received frames (at most `budget`).
+  uint32_t ReceiveFrames(uint32_t budget);
+  void RunTimers();
+  NetActivity Activity() const;
+  void RescheduleTimer();
+  static void TimerThread(void* self);
+  static int8_t NetifInit(netif* nif);
+  static int8_t LinkOutput(netif* nif, struct pbuf* p);
+
+  NetDevice& device_;
+  const NetConfig config_;
+  netif* netif_;  // lwIP's, allocated here
+  SocketTable* sockets_;  // large (a slot per socket): on the heap
+  NetTimers timers_;
+  NetStats stats_;
+  bool using_dhcp_ = false;
+  uint64_t dhcp_started_ms_ = 0;
+  uint64_t last_traffic_ms_ = 0;
+  // Timer thread handshake (same core, cooperative: plain fields suffice).
+  sched::Thread* timer_thread_ = nullptr;
+  uint64_t timer_deadline_ns_ = sched::SleepQueue::kNever;  // what it sleeps until
+  bool timer_due_ = false;
+};
+
+}  // namespace uk::net

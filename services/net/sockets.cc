@@ -1,0 +1,466 @@
+#include "services/net/sockets.h"
+
+#include <algorithm>
+
+#include "lwip/pbuf.h"
+#include "lwip/tcp.h"
+
+namespace uk::net {
+namespace {
+
+constexpr uint32_t kIndexBits = 10;
+static_assert(SocketTable::kMaxSockets == 1u << kIndexBits);
+
+NetReply Answer(Error error, uint64_t value = 0) {
+  NetReply reply{};
+  reply.error = error;
+  reply.value = value;
+  return reply;
+}
+
+Error FromLwip(err_t err) {
+  switch (err) {
+    case ERR_OK: return Error::kOk;
+    case ERR_MEM:
+    case ERR_BUF: return Error::kNoMemory;
+    case ERR_USE: return Error::kAddressInUse;
+    case ERR_RST: return Error::kReset;
+    case ERR_ABRT: return Error::kReset;
+    case ERR_CLSD: return Error::kClosed;
+    case ERR_CONN: return Error::kNotConnected;
+    case ERR_TIMEOUT: return Error::kTimedOut;
+    case ERR_VAL:
+    case ERR_ARG: return Error::kInvalidArgument;
+    default: return Error::kReset;
+  }
+}
+
+}  // namespace
+
+SocketTable::SocketTable() {
+  for (uint32_t i = 0; i < kMaxSockets; ++i) {
+    sockets_[i].table = this;
+    sockets_[i].index = i;
+  }
+}
+
+uint32_t SocketTable::HandleOf(uint32_t index) const {
+  return (uint32_t{sockets_[index].generation} << kIndexBits) | index;
+}
+
+SocketTable::Socket* SocketTable::Find(uint32_t handle, uint32_t* index) {
+  const uint32_t i = handle & (kMaxSockets - 1);
+  Socket& s = sockets_[i];
+  if (s.kind == Kind::kFree || s.closing || s.generation != (handle >> kIndexBits)) return nullptr;
+  *index = i;
+  return &s;
+}
+
+int32_t SocketTable::Allocate(Kind kind) {
+  for (uint32_t n = 0; n < kMaxSockets; ++n) {
+    const uint32_t i = (next_free_hint_ + n) % kMaxSockets;
+    Socket& s = sockets_[i];
+    if (s.kind != Kind::kFree) continue;
+    // A freed socket may still sit in the dirty list: keep its flag so the
+    // index is never listed twice.
+    const uint16_t generation = s.generation;
+    const bool dirty = s.dirty;
+    s = Socket{};
+    s.table = this;
+    s.index = i;
+    s.kind = kind;
+    s.generation = generation;
+    s.dirty = dirty;
+    next_free_hint_ = i + 1;
+    ++open_;
+    return static_cast<int32_t>(i);
+  }
+  return -1;
+}
+
+void SocketTable::Attach(uint32_t index, tcp_pcb* pcb) {
+  Socket& s = sockets_[index];
+  s.pcb = pcb;
+  tcp_arg(pcb, &s);
+  tcp_recv(pcb, &OnReceive);
+  tcp_sent(pcb, &OnSent);
+  tcp_err(pcb, &OnError);
+}
+
+void SocketTable::Detach(Socket& s, bool abort) {
+  tcp_pcb* pcb = s.pcb;
+  if (pcb == nullptr) return;
+  s.pcb = nullptr;
+  tcp_arg(pcb, nullptr);
+  if (s.kind == Kind::kListener) {
+    tcp_accept(pcb, nullptr);
+    tcp_close(pcb);  // a listener's close cannot fail
+    return;
+  }
+  tcp_recv(pcb, nullptr);
+  tcp_sent(pcb, nullptr);
+  tcp_err(pcb, nullptr);
+  if (abort || tcp_close(pcb) != ERR_OK) tcp_abort(pcb);
+}
+
+void SocketTable::Free(uint32_t index) {
+  Socket& s = sockets_[index];
+  if (s.kind == Kind::kListener) {
+    // Connections accepted by lwIP but never taken by the application.
+    for (uint32_t n = 0; n < s.backlog_count; ++n) {
+      const uint32_t child = s.backlog[(s.backlog_head + n) % kMaxBacklog];
+      Detach(sockets_[child], /*abort=*/true);
+      Free(child);
+    }
+  }
+  Detach(s, /*abort=*/false);
+  if (s.received != nullptr) pbuf_free(s.received);
+  s.received = nullptr;
+  s.kind = Kind::kFree;
+  s.closing = false;
+  ++s.generation;
+  --open_;
+}
+
+void SocketTable::MarkDirty(uint32_t index) {
+  Socket& s = sockets_[index];
+  if (s.dirty) return;
+  s.dirty = true;
+  dirty_[dirty_count_++] = index;
+}
+
+// ---- lwIP callbacks: record, mark dirty, nothing else ----
+
+err_t SocketTable::OnAccept(void* arg, tcp_pcb* pcb, err_t err) {
+  auto* listener = static_cast<Socket*>(arg);
+  if (listener == nullptr || pcb == nullptr || err != ERR_OK) return ERR_VAL;
+  SocketTable& table = *listener->table;
+  if (listener->backlog_count >= listener->backlog_limit) {
+    ++table.stats_.refused_full;
+    tcp_abort(pcb);
+    return ERR_ABRT;
+  }
+  const int32_t index = table.Allocate(Kind::kConnection);
+  if (index < 0) {
+    ++table.stats_.refused_full;
+    tcp_abort(pcb);
+    return ERR_ABRT;
+  }
+  table.Attach(static_cast<uint32_t>(index), pcb);
+  listener->backlog[(listener->backlog_head + listener->backlog_count++) % kMaxBacklog] =
+      static_cast<uint32_t>(index);
+  ++table.stats_.accepted;
+  table.MarkDirty(listener->index);
+  return ERR_OK;
+}
+
+err_t SocketTable::OnConnected(void* arg, tcp_pcb*, err_t err) {
+  auto* s = static_cast<Socket*>(arg);
+  if (s == nullptr) return ERR_OK;
+  s->connecting = false;
+  if (err != ERR_OK) s->error = FromLwip(err);
+  s->table->MarkDirty(s->index);
+  return ERR_OK;
+}
+
+err_t SocketTable::OnReceive(void* arg, tcp_pcb* pcb, pbuf* p, err_t err) {
+  auto* s = static_cast<Socket*>(arg);
+  if (s == nullptr) {  // detached: nobody will read it
+    if (p != nullptr) {
+      tcp_recved(pcb, p->tot_len);
+      pbuf_free(p);
+    }
+    return ERR_OK;
+  }
+  if (p != nullptr && s->read_shut) {  // shut for reading: discard
+    tcp_recved(pcb, p->tot_len);
+    pbuf_free(p);
+    return ERR_OK;
+  }
+  if (p == nullptr) {
+    s->peer_closed = true;  // FIN: reads return 0 once the data is consumed
+  } else if (err != ERR_OK) {
+    pbuf_free(p);
+  } else {
+    s->table->stats_.bytes_in += p->tot_len;
+    if (s->received == nullptr) s->received = p;
+    else pbuf_cat(s->received, p);  // unread <= TCP_WND <= 65535, so tot_len cannot wrap
+  }
+  s->table->MarkDirty(s->index);
+  return ERR_OK;
+}
+
+err_t SocketTable::OnSent(void* arg, tcp_pcb*, uint16_t) {
+  auto* s = static_cast<Socket*>(arg);
+  if (s != nullptr) s->table->MarkDirty(s->index);
+  return ERR_OK;
+}
+
+void SocketTable::OnError(void* arg, err_t err) {
+  // lwIP has already freed the pcb.
+  auto* s = static_cast<Socket*>(arg);
+  if (s == nullptr) return;
+  s->pcb = nullptr;
+  s->error = s->connecting && err == ERR_RST ? Error::kRefused : FromLwip(err);
+  s->connecting = false;
+  ++s->table->stats_.resets;
+  s->table->MarkDirty(s->index);
+}
+
+// ---- Requests ----
+
+bool SocketTable::Handle(const ipc::Message& message, const NetRequest& request,
+                         NetReply* reply) {
+  if (request.op == NetOp::kListen) {
+    *reply = Listen(request);
+    return true;
+  }
+  if (request.op == NetOp::kConnect) return Connect(message, request, reply);
+
+  uint32_t index = 0;
+  Socket* s = Find(request.handle, &index);
+  if (s == nullptr) {
+    *reply = Answer(Error::kBadHandle);
+    return true;
+  }
+  const bool listener = s->kind == Kind::kListener;
+  const bool nonblocking = (request.flags & kNonBlocking) != 0;
+  switch (request.op) {
+    case NetOp::kAccept:
+      if (!listener) break;
+      if (s->accept.active) {
+        *reply = Answer(Error::kBusy);
+        return true;
+      }
+      if (TryAccept(*s, reply)) return true;
+      if (nonblocking) {
+        *reply = Answer(Error::kWouldBlock);
+        return true;
+      }
+      s->accept = {true, message, request, 0};
+      return false;
+    case NetOp::kRecv:
+      if (listener || (request.address == 0 && request.length > 0)) break;
+      if (s->recv.active) {
+        *reply = Answer(Error::kBusy);
+        return true;
+      }
+      if (TryRecv(*s, request, reply)) return true;
+      if (nonblocking) {
+        *reply = Answer(Error::kWouldBlock);
+        return true;
+      }
+      s->recv = {true, message, request, 0};
+      return false;
+    case NetOp::kSend: {
+      if (listener || (request.address == 0 && request.length > 0)) break;
+      if (s->send.active) {
+        *reply = Answer(Error::kBusy);
+        return true;
+      }
+      Waiting send{true, message, request, 0};
+      if (TrySend(*s, send, reply)) return true;
+      s->send = send;
+      return false;
+    }
+    case NetOp::kShutdown:
+      *reply = Shutdown(*s, index, request.flags);
+      return true;
+    case NetOp::kClose:
+      *reply = Close(index);
+      return true;
+    default:
+      break;
+  }
+  *reply = Answer(Error::kInvalidArgument);
+  return true;
+}
+
+NetReply SocketTable::Listen(const NetRequest& request) {
+  if (request.port == 0) return Answer(Error::kInvalidArgument);
+  const int32_t index = Allocate(Kind::kListener);
+  if (index < 0) return Answer(Error::kTooManySockets);
+  Socket& s = sockets_[index];
+  tcp_pcb* pcb = tcp_new_ip_type(IPADDR_TYPE_V4);
+  err_t err = pcb == nullptr ? ERR_MEM : tcp_bind(pcb, IP4_ADDR_ANY, request.port);
+  tcp_pcb* listening = nullptr;
+  if (err == ERR_OK) {
+    const uint8_t backlog = static_cast<uint8_t>(std::clamp<uint32_t>(request.backlog, 1, 255));
+    listening = tcp_listen_with_backlog_and_err(pcb, backlog, &err);
+  }
+  if (listening == nullptr) {
+    if (pcb != nullptr) tcp_abort(pcb);
+    Free(static_cast<uint32_t>(index));
+    return Answer(err == ERR_OK ? Error::kNoMemory : FromLwip(err));
+  }
+  s.pcb = listening;
+  s.backlog_limit = std::clamp<uint32_t>(request.backlog, 1, kMaxBacklog);
+  tcp_arg(listening, &s);
+  tcp_accept(listening, &OnAccept);
+  NetReply reply = Answer(Error::kOk);
+  reply.handle = HandleOf(static_cast<uint32_t>(index));
+  return reply;
+}
+
+bool SocketTable::Connect(const ipc::Message& message, const NetRequest& request,
+                          NetReply* reply) {
+  if (request.port == 0 || request.ip == 0) {
+    *reply = Answer(Error::kInvalidArgument);
+    return true;
+  }
+  const int32_t index = Allocate(Kind::kConnection);
+  tcp_pcb* pcb = index < 0 ? nullptr : tcp_new_ip_type(IPADDR_TYPE_V4);
+  if (pcb == nullptr) {
+    if (index >= 0) Free(static_cast<uint32_t>(index));
+    *reply = Answer(Error::kTooManySockets);
+    return true;
+  }
+  Socket& s = sockets_[index];
+  Attach(static_cast<uint32_t>(index), pcb);
+  ip_addr_t address;
+  ip_addr_set_ip4_u32(&address, request.ip);
+  s.connecting = true;
+  const err_t err = tcp_connect(pcb, &address, request.port, &OnConnected);
+  if (err != ERR_OK) {
+    Free(static_cast<uint32_t>(index));
+    *reply = Answer(FromLwip(err));
+    return true;
+  }
+  s.connect = {true, message, request, 0};
+  return false;
+}
+
+NetReply SocketTable::Shutdown(Socket& s, uint32_t index, uint32_t how) {
+  if (s.kind != Kind::kConnection) return Answer(Error::kNotConnected);
+  if (how & kShutdownRead) {
+    s.read_shut = true;
+    if (s.received != nullptr) {
+      if (s.pcb != nullptr) tcp_recved(s.pcb, s.received->tot_len);
+      pbuf_free(s.received);
+      s.received = nullptr;
+    }
+  }
+  if ((how & kShutdownWrite) && !s.write_shut) {
+    s.write_shut = true;
+    if (s.pcb != nullptr) tcp_shutdown(s.pcb, 0, 1);  // sends FIN after queued data
+  }
+  MarkDirty(index);  // waiting reads and sends now end
+  return Answer(Error::kOk);
+}
+
+NetReply SocketTable::Close(uint32_t index) {
+  Socket& s = sockets_[index];
+  s.closing = true;
+  if (s.error == Error::kOk) s.error = Error::kClosed;
+  Detach(s, /*abort=*/false);
+  MarkDirty(index);  // answers what waits with kClosed, then frees the slot
+  return Answer(Error::kOk);
+}
+
+// ---- Progress of waiting requests ----
+
+bool SocketTable::TryAccept(Socket& s, NetReply* reply) {
+  if (s.backlog_count == 0) return false;
+  const uint32_t child = s.backlog[s.backlog_head];
+  s.backlog_head = (s.backlog_head + 1) % kMaxBacklog;
+  --s.backlog_count;
+  *reply = Answer(Error::kOk);
+  reply->handle = HandleOf(child);
+  if (const tcp_pcb* pcb = sockets_[child].pcb; pcb != nullptr) {
+    reply->ip = ip4_addr_get_u32(ip_2_ip4(&pcb->remote_ip));
+    reply->port = pcb->remote_port;
+  }
+  return true;
+}
+
+bool SocketTable::TryRecv(Socket& s, const NetRequest& request, NetReply* reply) {
+  if (s.received != nullptr && !s.read_shut) {
+    const uint32_t count = std::min<uint32_t>(request.length, s.received->tot_len);
+    pbuf_copy_partial(s.received, reinterpret_cast<void*>(request.address),
+                      static_cast<uint16_t>(count), 0);
+    s.received = pbuf_free_header(s.received, static_cast<uint16_t>(count));
+    if (s.pcb != nullptr) tcp_recved(s.pcb, static_cast<uint16_t>(count));  // reopen the window
+    *reply = Answer(Error::kOk, count);
+    return true;
+  }
+  if (s.peer_closed || s.read_shut) {
+    *reply = Answer(Error::kOk, 0);  // end of stream
+    return true;
+  }
+  if (s.error != Error::kOk) {
+    *reply = Answer(s.error);
+    return true;
+  }
+  return false;
+}
+
+bool SocketTable::TrySend(Socket& s, Waiting& send, NetReply* reply) {
+  const NetRequest& request = send.request;
+  if (s.error != Error::kOk) {
+    *reply = Answer(s.error, send.done);
+    return true;
+  }
+  if (s.pcb == nullptr || s.write_shut || s.connecting) {
+    *reply = Answer(Error::kNotConnected, send.done);
+    return true;
+  }
+  const auto* data = reinterpret_cast<const uint8_t*>(request.address);
+  bool wrote = false;
+  while (send.done < request.length) {
+    const uint32_t room = tcp_sndbuf(s.pcb);
+    if (room == 0) break;
+    const uint32_t count = std::min({room, request.length - send.done, uint32_t{0xffff}});
+    const bool more = send.done + count < request.length;
+    const err_t err = tcp_write(s.pcb, data + send.done, static_cast<uint16_t>(count),
+                                TCP_WRITE_FLAG_COPY | (more ? TCP_WRITE_FLAG_MORE : 0));
+    if (err == ERR_MEM) break;  // segment queue full: wait for acks
+    if (err != ERR_OK) {
+      *reply = Answer(FromLwip(err), send.done);
+      return true;
+    }
+    send.done += count;
+    stats_.bytes_out += count;
+    wrote = true;
+  }
+  if (wrote) tcp_output(s.pcb);
+  if (send.done == request.length) {
+    *reply = Answer(Error::kOk, send.done);
+    return true;
+  }
+  if (request.flags & kNonBlocking) {
+    *reply = send.done > 0 ? Answer(Error::kOk, send.done) : Answer(Error::kWouldBlock);
+    return true;
+  }
+  return false;
+}
+
+bool SocketTable::Progress(uint32_t index, ipc::Message* message, NetReply* reply) {
+  Socket& s = sockets_[index];
+  const auto finish = [&](Waiting& w) {
+    *message = w.message;
+    w.active = false;
+    return true;
+  };
+  if (s.connect.active && (s.closing || !s.connecting)) {
+    if (s.error != Error::kOk) {
+      *reply = Answer(s.error);
+      s.closing = true;  // freed by Complete() once nothing else waits
+    } else {
+      *reply = Answer(Error::kOk);
+      reply->handle = HandleOf(index);
+    }
+    return finish(s.connect);
+  }
+  if (s.accept.active) {
+    if (s.closing) {
+      *reply = Answer(Error::kClosed);
+      return finish(s.accept);
+    }
+    if (TryAccept(s, reply)) return finish(s.accept);
+  }
+  if (s.recv.active && TryRecv(s, s.recv.request, reply)) return finish(s.recv);
+  if (s.send.active && TrySend(s, s.send, reply)) return finish(s.send);
+  return false;
+}
+
+}  // namespace uk::net

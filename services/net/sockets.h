@@ -1,0 +1,133 @@
+#pragma once
+// The net service's socket table: lwIP raw-API TCP connections and
+// listeners behind handles, and the requests (net_protocol.h) waiting on
+// them.
+//
+// lwIP's callbacks (accept, recv, sent, err) only record what happened on
+// the socket and mark it dirty; Complete() later answers whatever waiting
+// requests can now finish. So replies are sent from one place, after lwIP
+// has returned, never from inside its input path.
+//
+// Flow control: received data stays in lwIP's pbufs until an application
+// reads it, and only then is the TCP window reopened (tcp_recved): a slow
+// reader slows its sender instead of filling memory.
+//
+// Single-threaded: only the net service thread calls anything here.
+
+#include <cstdint>
+
+#include "ipc/message.h"
+#include "services/net/net_protocol.h"
+
+struct tcp_pcb;
+struct pbuf;
+
+namespace uk::net {
+
+struct SocketStats {
+  uint64_t accepted = 0;
+  uint64_t refused_full = 0;  // connections aborted: table or backlog full
+  uint64_t resets = 0;        // connections lost to RST or abort
+  uint64_t bytes_in = 0;
+  uint64_t bytes_out = 0;
+};
+
+class SocketTable {
+ public:
+  static constexpr uint32_t kMaxSockets = 1024;
+  static constexpr uint32_t kMaxBacklog = 64;
+
+  SocketTable();
+  SocketTable(const SocketTable&) = delete;
+  SocketTable& operator=(const SocketTable&) = delete;
+
+  // Handles one request. Returns true if `reply` is the answer now; false if
+  // the request waits (it is kept and answered by a later Complete()).
+  bool Handle(const ipc::Message& message, const NetRequest& request, NetReply* reply);
+
+  // Answers the waiting requests that can finish; Reply() is how.
+  template <typename ReplyFn>
+  void Complete(ReplyFn&& reply_fn) {
+    while (dirty_count_ > 0) {
+      const uint32_t index = dirty_[--dirty_count_];
+      Socket& s = sockets_[index];
+      s.dirty = false;
+      ipc::Message waiting;
+      NetReply reply;
+      while (Progress(index, &waiting, &reply)) reply_fn(waiting, reply);
+      if (s.closing) Free(index);
+    }
+  }
+
+  const SocketStats& stats() const { return stats_; }
+  uint32_t open_sockets() const { return open_; }
+
+ private:
+  enum class Kind : uint8_t { kFree, kListener, kConnection };
+
+  // A request that waits, with the message it came in (to reply to it).
+  struct Waiting {
+    bool active = false;
+    ipc::Message message;
+    NetRequest request;
+    uint32_t done = 0;  // send: bytes already taken
+  };
+
+  struct Socket {
+    SocketTable* table = nullptr;  // for lwIP's callbacks, whose arg is the socket
+    uint32_t index = 0;
+    Kind kind = Kind::kFree;
+    uint16_t generation = 0;
+    bool dirty = false;
+    bool connecting = false;
+    bool peer_closed = false;     // FIN received: reads end after the data
+    bool write_shut = false;
+    bool read_shut = false;
+    bool closing = false;         // the application closed it; freed once answered
+    Error error = Error::kOk;     // set when lwIP dropped the connection
+    tcp_pcb* pcb = nullptr;       // null once lwIP has freed it
+    pbuf* received = nullptr;     // unread data, oldest first
+    uint32_t backlog[kMaxBacklog];  // listener: accepted connections not yet taken
+    uint32_t backlog_head = 0, backlog_count = 0, backlog_limit = 0;
+    Waiting accept, recv, send, connect;
+  };
+
+  // lwIP callbacks (C function pointers); `arg` is the Socket.
+  static int8_t OnAccept(void* arg, tcp_pcb* pcb, int8_t err);
+  static int8_t OnConnected(void* arg, tcp_pcb* pcb, int8_t err);
+  static int8_t OnReceive(void* arg, tcp_pcb* pcb, pbuf* p, int8_t err);
+  static int8_t OnSent(void* arg, tcp_pcb* pcb, uint16_t length);
+  static void OnError(void* arg, int8_t err);
+
+  // The socket behind a handle, or nullptr.
+  Socket* Find(uint32_t handle, uint32_t* index);
+  uint32_t HandleOf(uint32_t index) const;
+  int32_t Allocate(Kind kind);
+  void Attach(uint32_t index, tcp_pcb* pcb);
+  void Free(uint32_t index);
+  void MarkDirty(uint32_t index);
+  // Ends the connection on the lwIP side (close, or abort if that fails).
+  void Detach(Socket& s, bool abort);
+
+  // One step of the waiting requests of socket `index`: true with the
+  // message and reply of a request that finished.
+  bool Progress(uint32_t index, ipc::Message* message, NetReply* reply);
+  // Try to finish a receive / send / accept now. False: it must wait.
+  bool TryRecv(Socket& s, const NetRequest& request, NetReply* reply);
+  bool TrySend(Socket& s, Waiting& send, NetReply* reply);
+  bool TryAccept(Socket& s, NetReply* reply);
+
+  NetReply Listen(const NetRequest& request);
+  bool Connect(const ipc::Message& message, const NetRequest& request, NetReply* reply);
+  NetReply Shutdown(Socket& s, uint32_t index, uint32_t how);
+  NetReply Close(uint32_t index);
+
+  Socket sockets_[kMaxSockets];
+  uint32_t dirty_[kMaxSockets];
+  uint32_t dirty_count_ = 0;
+  uint32_t open_ = 0;
+  uint32_t next_free_hint_ = 0;
+  SocketStats stats_;
+};
+
+}  // namespace uk::net
