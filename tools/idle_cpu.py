@@ -686,6 +686,9 @@ def parse_args(argv):
                         help="seconds from QEMU start for each expected line (default 120)")
     parser.add_argument("--source", choices=["auto", "clock", "schedstat", "stat"],
                         default="auto", help="CPU time source (default: auto, see above)")
+    parser.add_argument("--ready", default=READY, metavar="TEXT",
+                        help="idle mode: the serial text that means the guest is up "
+                             "(default %r; e.g. 'echo: listening' for //images:echo)" % READY)
     parser.add_argument("--json", action="store_true",
                         help="print everything as one JSON document instead of text")
     parser.add_argument("--verbose", action="store_true",
@@ -703,7 +706,17 @@ def parse_args(argv):
         parser.error("--sample-ms must be at least 1")
     if not args.timeout > 0:
         parser.error("--timeout must be positive")
+    if not args.ready:
+        parser.error("--ready must not be empty")
+    set_ready_text(args.ready)
     return args
+
+
+def set_ready_text(text):
+    """The idle mode's start marker; the serial reader looks for MARKERS."""
+    global READY, MARKERS
+    READY = text
+    MARKERS = (("ready", READY), ("burst_start", BURST_START), ("burst_end", BURST_END))
 
 
 def on_sigterm(signum, frame):

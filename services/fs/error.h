@@ -5,6 +5,8 @@
 
 #include <cstdint>
 
+#include "services/result.h"
+
 namespace uk::fs {
 
 enum class Error : uint8_t {
@@ -44,23 +46,8 @@ enum class Error : uint8_t {
 // A stable name for logs and test failure messages ("kBadMagic").
 const char* ErrorName(Error error);
 
-// A value or an Error. T must be default-constructible and cheap to copy;
-// this is SerenityOS's ErrorOr<T> without the move-only machinery.
+// A value or an Error (services/result.h).
 template <typename T>
-class [[nodiscard]] Result {
- public:
-  Result(T value) : value_(value), error_(Error::kOk) {}  // NOLINT: implicit
-  Result(Error error) : error_(error) {}                  // NOLINT: implicit
-
-  bool ok() const { return error_ == Error::kOk; }
-  Error error() const { return error_; }
-  // Only meaningful when ok().
-  const T& value() const { return value_; }
-  T& value() { return value_; }
-
- private:
-  T value_{};
-  Error error_;
-};
+using Result = uk::Result<T, Error>;
 
 }  // namespace uk::fs
