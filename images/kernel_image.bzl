@@ -7,6 +7,7 @@ image and makes `bazel run` boot it in QEMU.
         deps = [],                     # services and libraries it uses
         guest_port = 0,                # guest TCP port the runner forwards, 0 for none
         default_host_port = 0,
+        flags = [],                    # default runner/image flags, before the user's
     )
 
 creates
@@ -49,7 +50,7 @@ runfiles="${{RUNFILES_DIR:-$0.runfiles}}"
 [ -d "$runfiles" ] || runfiles="${{TEST_SRCDIR:-$here}}"
 ws="$runfiles/{workspace}"
 exec python3 "$ws/{runner}" --kernel="$ws/{elf}" --name={name} \
-  --guest-port={guest_port} --default-port={default_port} "$@"
+  --guest-port={guest_port} --default-port={default_port} {flags} "$@"
 """.format(
             elf = elf.short_path,
             workspace = ctx.workspace_name,
@@ -57,6 +58,7 @@ exec python3 "$ws/{runner}" --kernel="$ws/{elf}" --name={name} \
             name = ctx.label.name,
             guest_port = ctx.attr.guest_port,
             default_port = ctx.attr.default_host_port,
+            flags = " ".join(["'%s'" % a.replace("'", "'\\''") for a in ctx.attr.flags]),
         ),
     )
     runfiles = ctx.runfiles(files = [elf, ctx.file._runner, check])
@@ -74,6 +76,7 @@ _kernel_image = rule(
         "symtab_check": attr.label(cfg = _kernel_platform, mandatory = True),
         "guest_port": attr.int(default = 0),
         "default_host_port": attr.int(default = 0),
+        "flags": attr.string_list(default = []),
         "_runner": attr.label(default = "//images:run.py", allow_single_file = True),
         "_allowlist_function_transition": attr.label(
             default = "@bazel_tools//tools/allowlists/function_transition_allowlist",
@@ -86,7 +89,7 @@ _LINKOPTS = [
     "$(location //boot:linker.ld)",
 ]
 
-def kernel_image(name, srcs, deps = [], guest_port = 0, default_host_port = 0, visibility = None, **kwargs):
+def kernel_image(name, srcs, deps = [], guest_port = 0, default_host_port = 0, flags = [], visibility = None, **kwargs):
     native.cc_library(
         name = name + "_app",
         srcs = srcs,
@@ -131,6 +134,7 @@ def kernel_image(name, srcs, deps = [], guest_port = 0, default_host_port = 0, v
         symtab_check = name + "_symtab_check",
         guest_port = guest_port,
         default_host_port = default_host_port,
+        flags = flags,
         visibility = visibility,
         **kwargs
     )

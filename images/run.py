@@ -4,7 +4,7 @@
 The serial console is this program's stdout; the guest's exit status becomes
 this program's exit status (see kernel/arch/power.h for how it crosses QEMU).
 Flags this runner does not know are passed to the kernel command line, so
-`--site=DIR` reaches the image as `site=DIR`.
+`--mode=idle` reaches the image as `mode=idle`.
 
 Exit statuses: the guest's own status (0 = success, 70 = kernel panic);
 124 = --timeout expired; 125 = QEMU could not run; 126 = the VM stopped
@@ -13,6 +13,7 @@ without reporting a status (a triple fault, or quit from the QEMU monitor);
 """
 
 import argparse
+import hashlib
 import os
 import re
 import shutil
@@ -48,6 +49,10 @@ def parse_args(argv):
     parser.add_argument("--disk", metavar="FILE",
                         help="attach FILE (a raw ext2 image, e.g. from mke2fs -d or the "
                              "ext2_image rule) as a virtio-blk disk; the guest writes to it")
+    parser.add_argument("--site", metavar="DIR",
+                        help="build an ext2 image of the folder DIR and attach it read-only as "
+                             "the disk (what the web server serves); the image is a temporary "
+                             "file, rebuilt when DIR changes")
     parser.add_argument("--disk-readonly", action="store_true",
                         help="attach --disk read-only (the guest sees a read-only device)")
     parser.add_argument("--disk-intx", action="store_true", help=argparse.SUPPRESS)  # tests
@@ -74,6 +79,13 @@ def parse_args(argv):
         args.smp = 4 if args.guest_port else 2
     if not 1 <= args.smp <= 255:
         parser.error("--smp must be between 1 and 255")
+    if args.site is not None:
+        if args.disk is not None:
+            parser.error("--site and --disk both name the disk; give one")
+        if not os.path.isdir(args.site):
+            parser.error("--site: %s is not a folder" % args.site)
+        args.disk = site_image(args.site)
+        args.disk_readonly = True
     if args.disk is not None:
         check_disk(parser, args.disk)
     if args.machine == "auto":
@@ -85,6 +97,37 @@ def parse_args(argv):
 
 
 EXT2_MAGIC_OFFSET = 1024 + 56
+
+
+def site_image(folder):
+    """An ext2 image of `folder` in the temp directory, named after the
+    folder's path, size and newest change, so an unchanged folder is not
+    rebuilt. mke2fs -d copies files, directories and symlinks."""
+    total, newest, count = 0, os.stat(folder).st_mtime_ns, 0
+    for root, dirs, files in os.walk(folder):
+        for name in dirs + files:
+            st = os.lstat(os.path.join(root, name))
+            total += st.st_size
+            newest = max(newest, st.st_mtime_ns)
+            count += 1
+    key = hashlib.sha256(repr((os.path.abspath(folder), total, newest, count)).encode()).hexdigest()[:16]
+    path = os.path.join(os.environ.get("TMPDIR", "/tmp"), "uk-site-%s.img" % key)
+    if os.path.exists(path):
+        return path
+    if shutil.which("mke2fs") is None:
+        sys.exit("run: --site needs mke2fs; install it with: apt-get install e2fsprogs")
+    # Room for the data, a block per file for metadata, and slack.
+    size_mib = max(16, (total * 13 // 10 + count * 8192) // (1 << 20) + 8)
+    print("run: building an ext2 image of %s (%d entries, %.1f MB) in %s"
+          % (folder, count, total / 1e6, path), file=sys.stderr)
+    tmp = path + ".part"
+    result = subprocess.run(["mke2fs", "-q", "-F", "-t", "ext2", "-b", "4096", "-d", folder, tmp,
+                             "%dM" % size_mib], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)
+    if result.returncode != 0:
+        sys.exit("run: mke2fs could not build an image of %s:\n%s" % (folder, result.stdout))
+    os.replace(tmp, path)
+    return path
 
 
 def check_disk(parser, path):
@@ -184,6 +227,11 @@ def main(argv):
     print("run: booting %s with %d cores, %s, %s%s" % (
         args.name, args.smp, args.mem, accel.upper(),
         "" if accel == "kvm" else " (no KVM: software emulation, slower)"), file=sys.stderr)
+    if args.guest_port:
+        port = args.port or args.default_port
+        url = " (http://127.0.0.1:%d/)" % port if args.guest_port == 80 else ""
+        print("run: guest port %d is at 127.0.0.1:%d%s" % (args.guest_port, port, url),
+              file=sys.stderr)
     if args.gdb:
         print("run: waiting for gdb: gdb %s -ex 'target remote localhost:1234'"
               % os.path.abspath(args.kernel), file=sys.stderr)

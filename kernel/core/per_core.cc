@@ -131,30 +131,36 @@ void RunCore(uint32_t index) {
   Panic("the scheduler loop of cpu %u returned", index);
 }
 
-void PrintCounters() {
+size_t FormatCoreCounters(uint32_t core, char* out, size_t size) {
   const uint64_t now = arch::ReadTsc();
+  Scheduler& s = Scheduler::ForCore(core);
+  sched::CoreCounters& c = s.counters();
+  const uint64_t total = now - c.start_cycles.Get();
+  const uint64_t poll = c.poll_cycles.Get();
+  // A core halted right now has not added its current halt yet.
+  const uint64_t halting_since = c.halting_since.Get();
+  const uint64_t halt =
+      c.halt_cycles.Get() + (halting_since != 0 && now > halting_since ? now - halting_since : 0);
+  const uint64_t busy = total > poll + halt ? total - poll - halt : 0;
+  return Format(out, size,
+                "cpu%u: busy %lu.%lu%% poll %lu.%lu%% halt %lu.%lu%% | halts %lu (aborted %lu) "
+                "poll-hits %lu window %lu us (%s)%s | irq wake %lu timer %lu | wakeups sent %lu "
+                "suppressed %lu | msgs out %lu ring-full %lu | switches %lu",
+                core, Percent10(busy, total) / 10, Percent10(busy, total) % 10,
+                Percent10(poll, total) / 10, Percent10(poll, total) % 10,
+                Percent10(halt, total) / 10, Percent10(halt, total) % 10, c.sleeper.sleeps.Get(),
+                c.sleeper.aborted.Get(), c.poll_hits.Get(), s.halt_poll().window_ns() / 1000,
+                sched::IdlePolicyName(s.idle_policy()), halting_since != 0 ? " halted now" : "",
+                c.wake_interrupts.Get(), c.timer_interrupts.Get(), c.waker.wakeups_sent.Get(),
+                c.waker.wakeups_suppressed.Get(), c.messages_out.Get(), c.ring_full.Get(),
+                c.context_switches.Get());
+}
+
+void PrintCounters() {
   for (uint32_t core = 0; core < Scheduler::CoreCount(); ++core) {
-    Scheduler& s = Scheduler::ForCore(core);
-    sched::CoreCounters& c = s.counters();
-    const uint64_t total = now - c.start_cycles.Get();
-    const uint64_t poll = c.poll_cycles.Get();
-    // A core halted right now has not added its current halt yet.
-    const uint64_t halting_since = c.halting_since.Get();
-    const uint64_t halt =
-        c.halt_cycles.Get() + (halting_since != 0 && now > halting_since ? now - halting_since : 0);
-    const uint64_t busy = total > poll + halt ? total - poll - halt : 0;
-    Print("cpu%u: busy %lu.%lu%% poll %lu.%lu%% halt %lu.%lu%% | halts %lu (aborted %lu) "
-          "poll-hits %lu window %lu us (%s)%s | irq wake %lu timer %lu | wakeups sent %lu "
-          "suppressed %lu | msgs out %lu ring-full %lu | switches %lu\n",
-          core, Percent10(busy, total) / 10, Percent10(busy, total) % 10,
-          Percent10(poll, total) / 10, Percent10(poll, total) % 10,
-          Percent10(halt, total) / 10, Percent10(halt, total) % 10, c.sleeper.sleeps.Get(),
-          c.sleeper.aborted.Get(), c.poll_hits.Get(), s.halt_poll().window_ns() / 1000,
-          sched::IdlePolicyName(s.idle_policy()), halting_since != 0 ? " halted now" : "",
-          c.wake_interrupts.Get(),
-          c.timer_interrupts.Get(), c.waker.wakeups_sent.Get(),
-          c.waker.wakeups_suppressed.Get(), c.messages_out.Get(), c.ring_full.Get(),
-          c.context_switches.Get());
+    char summary[400];
+    FormatCoreCounters(core, summary, sizeof(summary));
+    Print("%s\n", summary);
     for (uint16_t id = 0; id < svc::kMaxServicesPerCore; ++id) {
       svc::Service* service = svc::Lookup({static_cast<uint16_t>(core), id});
       if (service == nullptr) continue;

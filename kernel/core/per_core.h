@@ -3,6 +3,7 @@
 // (TSC clock, LAPIC one-shot timer, `sti; hlt`, wake IPIs), the interrupt
 // handlers that end a halt, and shutdown.
 
+#include <cstddef>
 #include <cstdint>
 
 namespace uk {
@@ -17,6 +18,9 @@ void PrepareCores(uint32_t count);
 
 // Prints every core's counters on the console (from any thread).
 void PrintCounters();
+// One core's summary line ("cpu1: busy 0.4% poll ... switches 21"), no
+// newline, into `out`; returns its length. From any thread.
+size_t FormatCoreCounters(uint32_t core, char* out, size_t size);
 
 // Prints the counters and powers off with `status`.
 [[noreturn]] void Shutdown(int status);

@@ -22,6 +22,7 @@
 //   kConnect   ip, port                          handle (when established)
 //   kSend      handle, address, length, flags    value = bytes taken
 //   kRecv      handle, address, length, flags    value = bytes read, 0 = end of stream
+//                                                (a zero-length Recv also answers 0 at once)
 //   kShutdown  handle, how (flags: 1 read, 2 write, 3 both)
 //   kClose     handle                            (pending requests get kClosed)
 //   kInfo      -                                 ip, value = netmask, value2 = gateway
@@ -42,8 +43,8 @@ enum class Error : int32_t {
   kRefused,          // connect: the peer refused (RST)
   kReset,            // the connection was reset or aborted
   kClosed,           // the socket was closed while the request waited
-  kNotConnected,     // send after shutdown(write), or on a listener
-  kInvalidArgument,  // bad op, bad port, null buffer
+  kNotConnected,     // send after shutdown(write); shutdown of a listener
+  kInvalidArgument,  // bad op, bad port, null buffer, send/recv on a listener
   kNoMemory,         // lwIP could not allocate
   kNoService,        // no net service answered (no network device)
   kTimedOut,         // connect gave up

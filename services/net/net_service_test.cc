@@ -1,0 +1,303 @@
+// The net service on core 1 of a host machine (cores as threads), fed raw
+// Ethernet frames through FakeNetDevice and driven by NetClient from core 0;
+// each test is a scenario in its own process (test_net.h says why).
+
+#include "services/net/net_service.h"
+
+#include <cstdio>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "services/call.h"
+#include "services/net/malformed_frames.h"
+#include "services/net/net_client.h"
+#include "services/net/test_frames.h"
+#include "services/net/test_net.h"
+
+namespace uk::net {
+namespace {
+
+using testing::ArpPacket;
+using testing::Bytes;
+using testing::EthernetFrame;
+using testing::Ip4;
+using testing::IpFrame;
+using testing::kOurIp;
+using testing::kOurMac;
+using testing::kPeerIp;
+using testing::kPeerMac;
+using testing::Mac;
+using testing::NetworkOrder;
+using testing::RunScenario;
+using testing::TcpFields;
+using testing::TcpFrame;
+using testing::TestNet;
+
+// An echo request from the peer gets the matching reply.
+void ExpectEchoReply(TestNet& net, uint16_t sequence) {
+  const Bytes payload = {'u', 'k', '-', 'p', 'i', 'n', 'g', 0, 1, 2, 3, 0xfe, 0xff,
+                         static_cast<uint8_t>(sequence)};
+  net.Inject(IpFrame(testing::kProtoIcmp, testing::IcmpEcho(8, 0xbeef, sequence, payload),
+                     sequence));
+  const auto reply = net.Transmitted([&](const Bytes& frame) {
+    const auto icmp = testing::ParseIcmp(frame);
+    return icmp && icmp->type == 0 && icmp->sequence == sequence;
+  });
+  ASSERT_TRUE(reply.has_value()) << "no echo reply to sequence " << sequence;
+  const auto icmp = testing::ParseIcmp(*reply);
+  EXPECT_EQ(icmp->code, 0);
+  EXPECT_EQ(icmp->id, 0xbeef);
+  EXPECT_EQ(icmp->payload, payload);
+  EXPECT_EQ(icmp->ip.src, kOurIp);
+  EXPECT_EQ(icmp->ip.dst, kPeerIp);
+  EXPECT_EQ(icmp->ip.src_mac, kOurMac);
+  EXPECT_EQ(icmp->ip.dst_mac, kPeerMac);
+}
+
+// ---- Scenarios ----
+
+// The peer asks who has our address and gets the answer (which also puts
+// the peer in the stack's ARP table).
+void ExpectArpReply(TestNet& net) {
+  const Bytes who_has_us = ArpPacket(testing::kArpRequest, kPeerMac, kPeerIp, Mac{}, kOurIp);
+  net.Inject(EthernetFrame(testing::kBroadcastMac, kPeerMac, testing::kEtherTypeArp, who_has_us));
+  const auto reply = net.Transmitted([](const Bytes& frame) {
+    const auto arp = testing::ParseArp(frame);
+    return arp && arp->op == testing::kArpReply;
+  });
+  ASSERT_TRUE(reply.has_value());
+  const Mac eth_dst = {(*reply)[0], (*reply)[1], (*reply)[2], (*reply)[3], (*reply)[4],
+                       (*reply)[5]};
+  EXPECT_EQ(eth_dst, kPeerMac);
+  const auto arp = testing::ParseArp(*reply);
+  EXPECT_EQ(arp->sender_mac, kOurMac);
+  EXPECT_EQ(arp->sender_ip, kOurIp);
+  EXPECT_EQ(arp->target_mac, kPeerMac);
+  EXPECT_EQ(arp->target_ip, kPeerIp);
+}
+
+void ArpScenario(TestNet& net) {
+  ExpectArpReply(net);
+
+  // Somebody else's address: no answer.
+  const Bytes who_has_other =
+      ArpPacket(testing::kArpRequest, kPeerMac, kPeerIp, Mac{}, Ip4{10, 0, 2, 99});
+  net.Inject(
+      EthernetFrame(testing::kBroadcastMac, kPeerMac, testing::kEtherTypeArp, who_has_other));
+  EXPECT_FALSE(net.Transmitted([](const Bytes& frame) {
+    const auto arp = testing::ParseArp(frame);
+    return arp && arp->op == testing::kArpReply;
+  }));
+}
+
+void IcmpScenario(TestNet& net) {
+  ExpectEchoReply(net, 1);
+  ExpectEchoReply(net, 2);  // now with the peer in the ARP table
+}
+
+void TcpScenario(TestNet& net) {
+  NetClient& client = net.client();
+  const Result<uint32_t> listener = client.Listen(80);
+  ASSERT_TRUE(listener.ok()) << ErrorName(listener.error());
+
+  const Bytes mss = {2, 4, 0x05, 0xb4};
+  net.Inject(TcpFrame({.src_port = 40000, .dst_port = 80, .seq = 1000, .flags = testing::kTcpSyn},
+                      {}, mss));
+  const auto syn_ack = net.Transmitted([](const Bytes& frame) {
+    const auto tcp = testing::ParseTcp(frame);
+    return tcp && tcp->fields.src_port == 80 && tcp->fields.dst_port == 40000;
+  });
+  ASSERT_TRUE(syn_ack.has_value()) << "no answer to a SYN to a listening port";
+  const TcpFields answer = testing::ParseTcp(*syn_ack)->fields;
+  EXPECT_EQ(answer.flags, testing::kTcpSyn | testing::kTcpAck);
+  EXPECT_EQ(answer.ack, 1001u);
+
+  // Complete the handshake: the connection is accepted, with the peer's
+  // address.
+  const uint32_t our_seq = answer.seq + 1;
+  net.Inject(TcpFrame(
+      {.src_port = 40000, .dst_port = 80, .seq = 1001, .ack = our_seq, .flags = testing::kTcpAck}));
+  net.Settle();
+  const Result<Peer> peer = client.Accept(listener.value(), Blocking::kNo);
+  ASSERT_TRUE(peer.ok()) << ErrorName(peer.error());
+  EXPECT_EQ(peer.value().ip, NetworkOrder(kPeerIp));
+  EXPECT_EQ(peer.value().port, 40000);
+
+  // Data both ways.
+  net.Inject(TcpFrame({.src_port = 40000, .dst_port = 80, .seq = 1001, .ack = our_seq,
+                       .flags = testing::kTcpAck | testing::kTcpPsh},
+                      "hello"));
+  uint8_t in[16] = {};
+  const Result<size_t> got = client.Recv(peer.value().handle, in);
+  ASSERT_TRUE(got.ok()) << ErrorName(got.error());
+  EXPECT_EQ(std::string_view(reinterpret_cast<const char*>(in), got.value()), "hello");
+  const uint8_t out[] = {'w', 'o', 'r', 'l', 'd'};
+  const Result<size_t> sent = client.Send(peer.value().handle, out);
+  ASSERT_TRUE(sent.ok()) << ErrorName(sent.error());
+  EXPECT_EQ(sent.value(), 5u);
+  const auto data = net.Transmitted([](const Bytes& frame) {
+    const auto tcp = testing::ParseTcp(frame);
+    return tcp && tcp->fields.src_port == 80 && !tcp->payload.empty();
+  });
+  ASSERT_TRUE(data.has_value()) << "Send() put nothing on the wire";
+  const auto segment = testing::ParseTcp(*data);
+  EXPECT_EQ(segment->payload, Bytes(out, out + 5));
+  EXPECT_EQ(segment->fields.seq, our_seq);
+  EXPECT_EQ(segment->fields.ack, 1006u);  // "hello" acknowledged
+
+  // A reset from the peer ends the connection: the next read says so.
+  net.Inject(TcpFrame({.src_port = 40000, .dst_port = 80, .seq = 1006, .flags = testing::kTcpRst}));
+  net.Settle();
+  EXPECT_EQ(client.Recv(peer.value().handle, in).error(), Error::kReset);
+  EXPECT_EQ(client.Close(peer.value().handle), Error::kOk);
+
+  // A SYN to a closed port is refused with RST|ACK acknowledging the SYN.
+  net.Inject(TcpFrame({.src_port = 40001, .dst_port = 81, .seq = 5000, .flags = testing::kTcpSyn}));
+  const auto rst = net.Transmitted([](const Bytes& frame) {
+    const auto tcp = testing::ParseTcp(frame);
+    return tcp && tcp->fields.src_port == 81;
+  });
+  ASSERT_TRUE(rst.has_value()) << "no answer to a SYN to a closed port";
+  const TcpFields refusal = testing::ParseTcp(*rst)->fields;
+  EXPECT_TRUE(refusal.flags & testing::kTcpRst);
+  EXPECT_FALSE(refusal.flags & testing::kTcpSyn);
+  EXPECT_TRUE(refusal.flags & testing::kTcpAck);
+  EXPECT_EQ(refusal.ack, 5001u);
+}
+
+void MalformedFramesScenario(TestNet& net) {
+  constexpr uint32_t kFrames = 5000;
+  constexpr uint32_t kBatch = 100;
+  NetClient& client = net.client();
+  ASSERT_TRUE(client.Listen(80).ok());
+  // On the heap: the generator is 5 KiB and this thread's stack is 32 KiB.
+  auto frames = std::make_unique<testing::MalformedFrames>(
+      testing::MalformedTarget{.mac = kOurMac, .ip = kOurIp, .tcp_port = 80,
+                               .peer_mac = {0x02, 0, 0, 0, 0, 0x77},
+                               .peer_ip = {10, 0, 2, 77}},
+      20240611);
+  const uint64_t frames_before = net.service().stats().frames_in.Get();
+  const uint64_t injected_before = net.injected();
+  uint32_t tcp_answers = 0, icmp_answers = 0;
+  for (uint32_t sent = 0; sent < kFrames; sent += kBatch) {
+    for (uint32_t i = 0; i < kBatch; ++i) net.Inject(frames->Next());
+    net.Settle();
+    if (::testing::Test::HasFatalFailure()) return;
+    // RSTs, SYN-ACKs, ICMP replies and errors, ARP queries: only counted.
+    // But a query for the peer must be answered, or lwIP queues the next
+    // packet to it until its ARP timer asks again, a second later.
+    for (const Bytes& frame : net.TakeTransmitted()) {
+      if (testing::ParseTcp(frame)) ++tcp_answers;
+      if (testing::ParseIcmp(frame)) ++icmp_answers;
+    }
+  }
+  // Every frame reached lwIP (the pbuf pool never ran dry), including the
+  // ARP replies the peer sent meanwhile.
+  EXPECT_EQ(net.service().stats().frames_in.Get() - frames_before,
+            net.injected() - injected_before);
+  EXPECT_GE(net.injected() - injected_before, kFrames);
+  // Some frames got past the checksums and the parsing: the fuzz reached
+  // TCP and ICMP.
+  EXPECT_GT(tcp_answers, 0u);
+  EXPECT_GT(icmp_answers, 0u);
+  std::printf("malformed frames: %u TCP and %u ICMP frames in answer\n", tcp_answers,
+              icmp_answers);
+  EXPECT_EQ(net.service().stats().dropped_in.Get(), 0u);
+
+  // The stack still answers, and so does the service. The peer announces
+  // itself first: a fuzzed ARP packet may have claimed its address.
+  ExpectArpReply(net);
+  ExpectEchoReply(net, 100);
+  const Result<Info> info = client.GetInfo();
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(info.value().ip, NetworkOrder(kOurIp));
+  const Result<uint32_t> listener = client.Listen(8080);
+  ASSERT_TRUE(listener.ok()) << ErrorName(listener.error());
+  EXPECT_EQ(client.Close(listener.value()), Error::kOk);
+}
+
+// A blocking Accept on its own thread of core 0.
+struct PendingAccept {
+  NetClient* client;
+  uint32_t listener;
+  Result<Peer> result{Error::kBusy};
+
+  static void Run(void* arg) {
+    auto* self = static_cast<PendingAccept*>(arg);
+    self->result = self->client->Accept(self->listener);
+  }
+};
+
+void SocketErrorsScenario(TestNet& net) {
+  NetClient& client = net.client();
+  const Result<Info> info = client.GetInfo();
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(info.value().ip, NetworkOrder(kOurIp));
+  EXPECT_EQ(info.value().netmask, NetworkOrder({255, 255, 255, 0}));
+  EXPECT_EQ(info.value().gateway, NetworkOrder(kPeerIp));
+
+  const Result<uint32_t> listener = client.Listen(8080);
+  ASSERT_TRUE(listener.ok()) << ErrorName(listener.error());
+  const uint32_t handle = listener.value();
+  EXPECT_EQ(client.Listen(8080).error(), Error::kAddressInUse);
+  EXPECT_EQ(client.Listen(0).error(), Error::kInvalidArgument);
+  EXPECT_EQ(client.Accept(handle, Blocking::kNo).error(), Error::kWouldBlock);
+  uint8_t buffer[8];
+  EXPECT_EQ(client.Recv(handle, buffer).error(), Error::kInvalidArgument);
+  EXPECT_EQ(client.Recv(handle, buffer, Blocking::kNo).error(), Error::kInvalidArgument);
+  // net_protocol.h lists "on a listener" under kNotConnected, but only
+  // Shutdown says so; a Send is a plain kInvalidArgument, like a Recv.
+  EXPECT_NE(client.Send(handle, buffer).error(), Error::kOk);
+  EXPECT_EQ(client.Shutdown(handle, kShutdownWrite), Error::kNotConnected);
+  EXPECT_EQ(client.Connect(0, 80).error(), Error::kInvalidArgument);
+  EXPECT_EQ(client.Connect(NetworkOrder(kPeerIp), 0).error(), Error::kInvalidArgument);
+
+  // Handles that were never opened: a free slot, and a live slot's index
+  // with another generation.
+  constexpr uint32_t kNeverOpened = 1000 | 7u << 10;
+  EXPECT_EQ(client.Recv(kNeverOpened, buffer).error(), Error::kBadHandle);
+  EXPECT_EQ(client.Close(kNeverOpened), Error::kBadHandle);
+  EXPECT_EQ(client.Accept(handle + (1u << 10), Blocking::kNo).error(), Error::kBadHandle);
+
+  // A blocking Accept waits; closing the listener answers it with kClosed.
+  // The accepting thread runs as soon as this one parks in the GetInfo
+  // call, so its request is in the ring before the Close.
+  PendingAccept pending{&client, handle};
+  sched::Scheduler& scheduler = sched::Scheduler::Current();
+  sched::Thread* acceptor = scheduler.Spawn(&PendingAccept::Run, &pending, "accept");
+  ASSERT_TRUE(client.GetInfo().ok());
+  EXPECT_EQ(client.Close(handle), Error::kOk);
+  scheduler.Join(acceptor);
+  EXPECT_EQ(pending.result.error(), Error::kClosed);
+
+  // A closed handle stays dead, even once its slot is reused; its port is
+  // free again.
+  EXPECT_EQ(client.Accept(handle, Blocking::kNo).error(), Error::kBadHandle);
+  EXPECT_EQ(client.Close(handle), Error::kBadHandle);
+  const Result<uint32_t> again = client.Listen(8080);
+  ASSERT_TRUE(again.ok()) << ErrorName(again.error());
+  EXPECT_NE(again.value(), handle);
+  EXPECT_EQ(client.Recv(handle, buffer).error(), Error::kBadHandle);
+
+  // A request of an unknown op is refused, and the service goes on.
+  NetRequest bad{};
+  bad.op = static_cast<NetOp>(999);
+  bad.handle = again.value();  // a live socket: the op itself is what is wrong
+  ipc::Message message = ipc::MakeMessage(bad, 0, 0);
+  ASSERT_EQ(svc::Call(client.server(), message), svc::SendStatus::kOk);
+  NetReply reply;
+  ASSERT_TRUE(ipc::Decode(message, &reply));
+  EXPECT_EQ(reply.error, Error::kInvalidArgument);
+  EXPECT_TRUE(client.GetInfo().ok());
+}
+
+TEST(NetServiceTest, AnswersArpForItsAddressOnly) { RunScenario(&ArpScenario); }
+TEST(NetServiceTest, AnswersEchoRequests) { RunScenario(&IcmpScenario); }
+TEST(NetServiceTest, TcpHandshakeDataResetAndRefusal) { RunScenario(&TcpScenario); }
+TEST(NetServiceTest, SurvivesMalformedFrames) { RunScenario(&MalformedFramesScenario); }
+TEST(NetServiceTest, SocketErrorsWithoutAPeer) { RunScenario(&SocketErrorsScenario); }
+
+}  // namespace
+}  // namespace uk::net
