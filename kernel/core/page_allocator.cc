@@ -76,4 +76,9 @@ uint64_t FreePageCount() {
 
 uint64_t PageFrameLimit() { return bitmap.page_count(); }
 
+void* AllocateContiguous(size_t bytes) {
+  const uint64_t phys = AllocatePages((bytes + arch::kPageSize - 1) / arch::kPageSize);
+  return phys == 0 ? nullptr : arch::PhysToVirt(phys);
+}
+
 }  // namespace uk

@@ -18,6 +18,10 @@ void InitPageAllocator(const BootInfo& info, uint64_t reserved_end);
 uint64_t AllocatePages(size_t count);
 void FreePages(uint64_t phys, size_t count);
 
+// `bytes` rounded up to pages, zeroed, physically contiguous, at their
+// direct-map address (what a device's DMA needs); nullptr if none.
+void* AllocateContiguous(size_t bytes);
+
 uint64_t FreePageCount();
 uint64_t PageFrameLimit();  // one past the highest managed page frame number
 

@@ -29,6 +29,9 @@ class NetDevice {
   virtual MacAddress mac() const = 0;
   virtual uint16_t mtu() const = 0;
   virtual bool LinkUp() = 0;
+  // True if the device fills in TCP and UDP checksums of transmitted frames
+  // (virtio-net's CSUM feature): the stack then leaves them to it.
+  virtual bool OffloadsTransmitChecksums() const { return false; }
 
   // The oldest received frame not yet released, if any. The span stays valid
   // until ReleaseReceived().

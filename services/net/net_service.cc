@@ -69,6 +69,10 @@ int8_t NetService::NetifInit(netif* nif) {
   const MacAddress mac = self->device_.mac();
   for (int i = 0; i < ETH_HWADDR_LEN; ++i) nif->hwaddr[i] = mac.bytes[i];
   nif->flags = NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHARP | NETIF_FLAG_ETHERNET;
+  if (self->device_.OffloadsTransmitChecksums()) {
+    NETIF_SET_CHECKSUM_CTRL(nif, NETIF_CHECKSUM_ENABLE_ALL &
+                                     ~(NETIF_CHECKSUM_GEN_TCP | NETIF_CHECKSUM_GEN_UDP));
+  }
   return ERR_OK;
 }
 

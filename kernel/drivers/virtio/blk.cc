@@ -30,13 +30,6 @@ T ReadConfig(volatile uint8_t* config, uint32_t offset) {
   return *reinterpret_cast<volatile T*>(config + offset);
 }
 
-// Pages from the page allocator: physically contiguous and direct-mapped,
-// which is what the device needs.
-void* AllocateDmaPages(size_t bytes) {
-  const uint64_t phys = AllocatePages((bytes + arch::kPageSize - 1) / arch::kPageSize);
-  return phys == 0 ? nullptr : arch::PhysToVirt(phys);
-}
-
 }  // namespace
 
 // What the device reads (type, sector) and writes (status) around the data.
@@ -84,8 +77,8 @@ bool BlockDriver::Init(const pci::Device& device) {
   }
   max_segments_ = static_cast<uint16_t>(std::clamp<uint32_t>(segments, 1, 62));
 
-  void* queue_memory = AllocateDmaPages(sizeof(SplitQueue<kQueueSize>));
-  headers_ = static_cast<RequestHeader*>(AllocateDmaPages(sizeof(RequestHeader) * kMaxInFlight));
+  void* queue_memory = AllocateContiguous(sizeof(SplitQueue<kQueueSize>));
+  headers_ = static_cast<RequestHeader*>(AllocateContiguous(sizeof(RequestHeader) * kMaxInFlight));
   if (queue_memory == nullptr || headers_ == nullptr) {
     Log(LogLevel::kError, "virtio-blk: out of memory for the queue");
     transport_.Fail();

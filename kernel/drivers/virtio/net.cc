@@ -1,5 +1,7 @@
 #include "kernel/drivers/virtio/net.h"
 
+#include "kernel/drivers/virtio/net_header.h"
+
 #include <new>
 
 #include "kernel/arch/paging.h"
@@ -15,30 +17,13 @@ constexpr uint16_t kNetDeviceType = 1;
 constexpr uint16_t kTransitionalNetId = 0x1000;
 constexpr uint16_t kReceiveQueue = 0, kTransmitQueue = 1;
 
+constexpr uint64_t kFeatureCsum = 1ull << 0;  // the device completes L4 checksums
 constexpr uint64_t kFeatureMtu = 1ull << 3;
 constexpr uint64_t kFeatureMac = 1ull << 5;
 constexpr uint64_t kFeatureStatus = 1ull << 16;
 constexpr uint16_t kLinkUp = 1;
 
-// The header in front of every frame (5.1.6). With VERSION_1 it always has
-// num_buffers, so it is 12 bytes. All zero on transmit: no offloads asked.
-struct NetHeader {
-  uint8_t flags;
-  uint8_t gso_type;
-  uint16_t header_length;
-  uint16_t gso_size;
-  uint16_t checksum_start;
-  uint16_t checksum_offset;
-  uint16_t buffer_count;
-};
-static_assert(sizeof(NetHeader) == 12);
-
 NetDriver* the_driver = nullptr;
-
-void* AllocateDmaPages(size_t bytes) {
-  const uint64_t phys = AllocatePages((bytes + arch::kPageSize - 1) / arch::kPageSize);
-  return phys == 0 ? nullptr : arch::PhysToVirt(phys);
-}
 
 }  // namespace
 
@@ -65,8 +50,10 @@ NetDriver* NetDriver::Start() {
 bool NetDriver::Init(const pci::Device& device) {
   if (!transport_.Init(device)) return false;
   const uint64_t features =
-      transport_.Negotiate(kFeatureMac | kFeatureStatus | kFeatureMtu | kFeatureEventIdx);
+      transport_.Negotiate(kFeatureMac | kFeatureStatus | kFeatureMtu | kFeatureCsum |
+                           kFeatureEventIdx);
   if (features == 0) return false;
+  checksum_offload_ = (features & kFeatureCsum) != 0;
   const bool event_idx = (features & kFeatureEventIdx) != 0;
   volatile uint8_t* config = transport_.device_config();
   if (config == nullptr || transport_.device_config_length() < 12) {
@@ -86,10 +73,10 @@ bool NetDriver::Init(const pci::Device& device) {
     if (mtu >= 576 && mtu < mtu_) mtu_ = mtu;  // larger frames than 1514 are not offered
   }
 
-  void* rx_memory = AllocateDmaPages(sizeof(SplitQueue<kQueueSize>));
-  void* tx_memory = AllocateDmaPages(sizeof(SplitQueue<kQueueSize>));
-  rx_buffers_ = static_cast<Buffer*>(AllocateDmaPages(sizeof(Buffer) * kQueueSize));
-  tx_buffers_ = static_cast<Buffer*>(AllocateDmaPages(sizeof(Buffer) * kQueueSize));
+  void* rx_memory = AllocateContiguous(sizeof(SplitQueue<kQueueSize>));
+  void* tx_memory = AllocateContiguous(sizeof(SplitQueue<kQueueSize>));
+  rx_buffers_ = static_cast<Buffer*>(AllocateContiguous(sizeof(Buffer) * kQueueSize));
+  tx_buffers_ = static_cast<Buffer*>(AllocateContiguous(sizeof(Buffer) * kQueueSize));
   if (rx_memory == nullptr || tx_memory == nullptr || rx_buffers_ == nullptr ||
       tx_buffers_ == nullptr) {
     Log(LogLevel::kError, "virtio-net: out of memory for the queues");
@@ -119,10 +106,11 @@ bool NetDriver::Init(const pci::Device& device) {
   for (uint16_t slot = 0; slot < kQueueSize; ++slot) PostReceive(slot);
   Flush();
   Log(LogLevel::kInfo,
-      "virtio-net: mac %02x:%02x:%02x:%02x:%02x:%02x, mtu %u, link %s, %s, event_idx %s",
+      "virtio-net: mac %02x:%02x:%02x:%02x:%02x:%02x, mtu %u, link %s, %s, event_idx %s, "
+      "tx checksum offload %s",
       mac_.bytes[0], mac_.bytes[1], mac_.bytes[2], mac_.bytes[3], mac_.bytes[4], mac_.bytes[5],
       mtu_, LinkUp() ? "up" : "down", transport_.uses_msix() ? "MSI-X" : "INTx",
-      event_idx ? "on" : "off");
+      event_idx ? "on" : "off", checksum_offload_ ? "on" : "off");
   return true;
 }
 
@@ -193,6 +181,9 @@ bool NetDriver::Transmit(const std::span<const uint8_t>* parts, size_t count) {
   for (size_t i = 0; i < count; ++i) {
     __builtin_memcpy(buffer.frame + at, parts[i].data(), parts[i].size());
     at += parts[i].size();
+  }
+  if (checksum_offload_ && RequestChecksum(&buffer.header, buffer.frame, length)) {
+    ++stats_.tx_checksum_offloaded;
   }
   const Segment segment{arch::VirtToPhys(&buffer),
                         static_cast<uint32_t>(sizeof(NetHeader) + length), false};

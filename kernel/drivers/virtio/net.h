@@ -20,6 +20,7 @@ struct NetStats {
   uint64_t rx_frames = 0;
   uint64_t rx_dropped = 0;      // malformed or oversized completions, skipped
   uint64_t tx_frames = 0;
+  uint64_t tx_checksum_offloaded = 0;
   uint64_t tx_ring_full = 0;    // Transmit() refused: the caller retries
   uint64_t rx_notifications = 0;
   uint64_t tx_notifications = 0;
@@ -38,6 +39,7 @@ class NetDriver final : public net::NetDevice {
   net::MacAddress mac() const override { return mac_; }
   uint16_t mtu() const override { return mtu_; }
   bool LinkUp() override;
+  bool OffloadsTransmitChecksums() const override { return checksum_offload_; }
   bool Receive(std::span<const uint8_t>* frame) override;
   void ReleaseReceived() override;
   bool Transmit(const std::span<const uint8_t>* parts, size_t count) override;
@@ -68,6 +70,7 @@ class NetDriver final : public net::NetDevice {
   net::MacAddress mac_;
   uint16_t mtu_ = 1500;
   bool has_status_ = false;
+  bool checksum_offload_ = false;  // CSUM negotiated: the device completes L4 checksums
   NetStats stats_;
 };
 

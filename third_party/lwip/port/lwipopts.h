@@ -105,7 +105,11 @@
 
 /* ---- Checksums: computed and checked in software ---- */
 #define LWIP_CHKSUM_ALGORITHM 3 /* 32-bit accumulation, the fastest C variant */
-/* CHECKSUM_GEN_* and CHECKSUM_CHECK_* keep their default, 1. */
+/* CHECKSUM_GEN_* and CHECKSUM_CHECK_* keep their default, 1, but each netif
+ * can turn them off: the net service stops generating TCP and UDP checksums
+ * when the NIC offers to (virtio-net CSUM). Received checksums are always
+ * checked here. */
+#define LWIP_CHECKSUM_CTRL_PER_NETIF 1
 
 /* ---- Debugging and statistics ---- */
 #define LWIP_STATS 0
