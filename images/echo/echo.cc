@@ -84,7 +84,7 @@ int AppMain() {
     if (info.ok()) ip = info.value().ip;
     if (ip == 0) scheduler.SleepFor(50 * 1000000);
   }
-  const net::Result<uint32_t> listener = server->client.Listen(kEchoPort, 64);
+  const net::Result<uint32_t> listener = server->client.Listen(kEchoPort, 256);
   if (!listener.ok()) {
     Print("echo: cannot listen on port %u: %s\n", kEchoPort, net::ErrorName(listener.error()));
     return 1;

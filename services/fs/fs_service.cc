@@ -8,7 +8,8 @@
 namespace uk::fs {
 namespace {
 
-constexpr uint32_t kIndexBits = 8;
+constexpr uint32_t kIndexBits = 10;
+static_assert(FsService::kMaxOpenFiles <= 1u << kIndexBits, "handles must hold every index");
 
 // A path lent by the caller; empty (so ext2 says kInvalidPath) if absent.
 std::string_view PathAt(uint64_t address, uint32_t length) {

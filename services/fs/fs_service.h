@@ -25,7 +25,7 @@ namespace uk::fs {
 
 class FsService final : public svc::Service {
  public:
-  static constexpr uint32_t kMaxOpenFiles = 64;
+  static constexpr uint32_t kMaxOpenFiles = 1024;  // a web server opens one per busy connection
 
   // `unix_time_at_boot`: wall-clock seconds when the scheduler clock read 0,
   // for file timestamps (0 if unknown).

@@ -107,11 +107,14 @@ void SocketTable::Free(uint32_t index) {
   Socket& s = sockets_[index];
   if (s.kind == Kind::kListener) {
     // Connections accepted by lwIP but never taken by the application.
-    for (uint32_t n = 0; n < s.backlog_count; ++n) {
-      const uint32_t child = s.backlog[(s.backlog_head + n) % kMaxBacklog];
+    for (uint32_t child = s.backlog_head; child != kNoSocket;) {
+      const uint32_t next = sockets_[child].backlog_next;
       Detach(sockets_[child], /*abort=*/true);
       Free(child);
+      child = next;
     }
+    s.backlog_head = s.backlog_tail = kNoSocket;
+    s.backlog_count = 0;
   }
   Detach(s, /*abort=*/false);
   if (s.received != nullptr) pbuf_free(s.received);
@@ -147,8 +150,11 @@ err_t SocketTable::OnAccept(void* arg, tcp_pcb* pcb, err_t err) {
     return ERR_ABRT;
   }
   table.Attach(static_cast<uint32_t>(index), pcb);
-  listener->backlog[(listener->backlog_head + listener->backlog_count++) % kMaxBacklog] =
-      static_cast<uint32_t>(index);
+  const auto child = static_cast<uint32_t>(index);
+  if (listener->backlog_tail == kNoSocket) listener->backlog_head = child;
+  else table.sockets_[listener->backlog_tail].backlog_next = child;
+  listener->backlog_tail = child;
+  ++listener->backlog_count;
   ++table.stats_.accepted;
   table.MarkDirty(listener->index);
   return ERR_OK;
@@ -360,9 +366,11 @@ NetReply SocketTable::Close(uint32_t index) {
 // ---- Progress of waiting requests ----
 
 bool SocketTable::TryAccept(Socket& s, NetReply* reply) {
-  if (s.backlog_count == 0) return false;
-  const uint32_t child = s.backlog[s.backlog_head];
-  s.backlog_head = (s.backlog_head + 1) % kMaxBacklog;
+  if (s.backlog_head == kNoSocket) return false;
+  const uint32_t child = s.backlog_head;
+  s.backlog_head = sockets_[child].backlog_next;
+  if (s.backlog_head == kNoSocket) s.backlog_tail = kNoSocket;
+  sockets_[child].backlog_next = kNoSocket;
   --s.backlog_count;
   *reply = Answer(Error::kOk);
   reply->handle = HandleOf(child);

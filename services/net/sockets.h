@@ -35,7 +35,9 @@ struct SocketStats {
 class SocketTable {
  public:
   static constexpr uint32_t kMaxSockets = 1024;
-  static constexpr uint32_t kMaxBacklog = 64;
+  // Connections lwIP accepted that the application has not taken yet, per
+  // listener (the listen request's backlog, up to this).
+  static constexpr uint32_t kMaxBacklog = 512;
 
   SocketTable();
   SocketTable(const SocketTable&) = delete;
@@ -64,6 +66,7 @@ class SocketTable {
 
  private:
   enum class Kind : uint8_t { kFree, kListener, kConnection };
+  static constexpr uint32_t kNoSocket = UINT32_MAX;
 
   // A request that waits, with the message it came in (to reply to it).
   struct Waiting {
@@ -87,8 +90,11 @@ class SocketTable {
     Error error = Error::kOk;     // set when lwIP dropped the connection
     tcp_pcb* pcb = nullptr;       // null once lwIP has freed it
     pbuf* received = nullptr;     // unread data, oldest first
-    uint32_t backlog[kMaxBacklog];  // listener: accepted connections not yet taken
-    uint32_t backlog_head = 0, backlog_count = 0, backlog_limit = 0;
+    // Listener: connections accepted by lwIP, not yet by the application, a
+    // FIFO chained through the connections' backlog_next.
+    uint32_t backlog_head = kNoSocket, backlog_tail = kNoSocket;
+    uint32_t backlog_count = 0, backlog_limit = 0;
+    uint32_t backlog_next = kNoSocket;  // connection: the next one in its listener's FIFO
     Waiting accept, recv, send, connect;
   };
 

@@ -6,7 +6,7 @@
  *
  * Memory at these settings (nm of the kernel build): heap 8 MiB, PBUF_POOL
  * 512 x 1.5 KiB = 0.75 MiB, TCP segments 8192 x 32 B = 0.25 MiB, TCP PCBs
- * 520 x 248 B = 0.12 MiB; about 9.2 MiB of .bss in all.
+ * 1100 x 248 B = 0.27 MiB; about 9.3 MiB of .bss in all.
  */
 #ifndef UK_LWIP_LWIPOPTS_H_
 #define UK_LWIP_LWIPOPTS_H_
@@ -36,7 +36,10 @@
 #define MEM_SIZE (8 * 1024 * 1024)
 #define MEMP_NUM_PBUF 256 /* PBUF_REF/ROM: tcp_write() without COPY */
 #define MEMP_NUM_UDP_PCB 16
-#define MEMP_NUM_TCP_PCB 520 /* ~512 connections plus a few closing */
+/* One PCB per connection, TIME-WAIT ones included (lwIP reclaims the oldest
+ * of those when the pool runs out): as many as the net service's socket
+ * table (services/net/sockets.h, 1,024) plus room for closing ones. */
+#define MEMP_NUM_TCP_PCB 1100
 #define MEMP_NUM_TCP_PCB_LISTEN 16
 /*
  * One tcp_seg per queued segment, unsent, unacked or out of order, over all

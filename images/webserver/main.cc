@@ -1,0 +1,77 @@
+// //images:webserver: a static HTTP/1.1 server. The network service, the
+// filesystem service and the HTTP application each run on their own core
+// (--net_core, --fs_core, --http_core; the image's BUILD sets 1, 2 and 3),
+// and talk only through rings. Core 0 starts them and then only idles.
+//
+//   bazel run //images:webserver                      # built-in status site
+//   bazel run //images:webserver -- --site=DIR        # serve a folder
+//   bazel run //images:webserver -- --disk=site.img   # serve an ext2 image
+//
+// Prints "webserver: listening on http://<guest ip>/" when it is up; the
+// runner prints the host URL (127.0.0.1:8080 by default).
+
+#include <cstdint>
+
+#include "images/webserver/server.h"
+#include "kernel/core/app.h"
+#include "kernel/core/boot_info.h"
+#include "kernel/core/log.h"
+#include "kernel/drivers/rtc.h"
+#include "kernel/sched/scheduler.h"
+#include "services/fs/start.h"
+#include "services/net/net_client.h"
+#include "services/net/start.h"
+#include "services/sched/sched_service.h"
+
+namespace uk {
+namespace {
+
+// A core number from the command line, kept within the cores there are.
+uint32_t CoreFlag(std::string_view key, uint32_t fallback) {
+  const uint32_t cores = sched::Scheduler::CoreCount();
+  bool malformed = false;
+  uint64_t core = KernelCommandLine().GetNumber(key, fallback, &malformed);
+  if (malformed || core >= cores) {
+    const uint32_t chosen = fallback < cores ? fallback : cores - 1;
+    Log(LogLevel::kWarn, "webserver: --%.*s must be a core below %u; using %u",
+        static_cast<int>(key.size()), key.data(), cores, chosen);
+    core = chosen;
+  }
+  return static_cast<uint32_t>(core);
+}
+
+}  // namespace
+
+int AppMain() {
+  const uint32_t cores = sched::Scheduler::CoreCount();
+  const uint32_t last = cores - 1;
+  web::ServerConfig config;
+  config.net_core = CoreFlag("net_core", last < 1 ? last : 1);
+  config.fs_core = CoreFlag("fs_core", last < 2 ? last : 2);
+  config.http_core = CoreFlag("http_core", last < 3 ? last : 3);
+
+  const net::NetStartResult net = net::StartNetService(config.net_core);
+  if (!net.has_device) {
+    Print("webserver: no network device (the runner adds one: bazel run //images:webserver)\n");
+    return 2;
+  }
+  const fs::FsStartResult fs = fs::StartFsService(config.fs_core);
+  if (fs.has_disk && fs.mount != fs::Error::kOk) {
+    Print("webserver: the disk does not mount (%s); serving the built-in site instead\n",
+          fs::ErrorName(fs.mount));
+  }
+  const uint64_t rtc = ReadRtcUnixSeconds();
+  const uint64_t uptime = web::NowMs() / 1000;
+  config.unix_time_at_boot = rtc > uptime ? rtc - uptime : 0;
+  config.net = net.address;
+  config.has_site = fs.has_disk && fs.mount == fs::Error::kOk;
+  config.fs = fs.address;
+
+  auto* server = new web::Server(config);
+  if (!server->Listen()) return 1;
+  // Serves until the VM is stopped.
+  svc::Join(svc::SpawnOn(config.http_core, &web::Server::Run, server, "http"));
+  return 0;
+}
+
+}  // namespace uk

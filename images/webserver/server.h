@@ -1,0 +1,88 @@
+#pragma once
+// The web server application: an accept loop and one thread per connection
+// on the HTTP core, all parked in blocking socket and file calls while they
+// wait, plus a watchdog that ends idle and slow connections.
+//
+// Each connection thread reads requests into its buffer, answers them in
+// order (pipelined requests included) and keeps the connection open while
+// the client asks for it. Files are read from the fs service in chunks into
+// the connection's buffer and sent from there: the data crosses two rings
+// by reference and is copied twice (disk cache -> buffer -> lwIP).
+//
+// Limits (ServerConfig) bound the request line, headers, connections and
+// time: past them a client gets 4xx/503 and is closed, and others go on.
+
+#include <cstdint>
+
+#include "images/webserver/access_log.h"
+#include "services/fs/fs_client.h"
+#include "services/net/net_client.h"
+#include "services/service.h"
+
+namespace uk::web {
+
+uint64_t NowMs();  // the scheduler clock, in ms since boot
+
+struct ServerConfig {
+  uint32_t net_core = 1, fs_core = 2, http_core = 3;
+  svc::Address net, fs;
+  bool has_site = false;  // false: the built-in status site
+  uint16_t port = 80;
+  uint32_t max_connections = 512;
+  uint64_t idle_timeout_ms = 30000;     // keep-alive with no request under way
+  uint64_t request_timeout_ms = 10000;  // from a request's first byte to its end
+  uint64_t unix_time_at_boot = 0;       // for Date; 0 = no clock (no Date sent)
+};
+
+class Server {
+ public:
+  explicit Server(const ServerConfig& config);
+
+  // Waits (briefly) for an address, listens and says where. False if it
+  // cannot listen.
+  bool Listen();
+  // The HTTP core's main thread: starts the watchdog, accepts forever.
+  static void Run(void* self);
+
+  const ServerConfig& config() const { return config_; }
+  // Wall-clock seconds, or 0 without a clock.
+  uint64_t now() const {
+    return config_.unix_time_at_boot == 0 ? 0 : config_.unix_time_at_boot + NowMs() / 1000;
+  }
+  net::NetClient& net() { return net_; }
+  fs::FsClient& fs() { return fs_; }
+  AccessLog& log() { return log_; }
+
+  // Connections register while open, so the watchdog can see them.
+  struct Connection {
+    Server* server = nullptr;
+    uint32_t socket = 0;
+    uint64_t request_started_ms = 0;  // 0 while idle between requests
+    uint64_t last_activity_ms = 0;
+    bool timed_out = false;
+    Connection* prev = nullptr;
+    Connection* next = nullptr;
+  };
+  void Register(Connection* connection);
+  void Unregister(Connection* connection);
+  uint32_t open_connections() const { return open_; }
+  uint64_t served() const { return served_; }
+  void CountRequest() { ++served_; }
+
+ private:
+  static void Watchdog(void* self);
+  static void ServeThread(void* connection);
+
+  const ServerConfig config_;
+  net::NetClient net_;
+  fs::FsClient fs_;
+  AccessLog log_;
+  uint32_t listener_ = 0;
+  // Touched only by threads of the HTTP core (cooperative: no lock needed).
+  Connection* connections_ = nullptr;
+  uint32_t open_ = 0;
+  uint64_t served_ = 0;
+  sched::Thread* watchdog_ = nullptr;
+};
+
+}  // namespace uk::web

@@ -1,0 +1,318 @@
+"""//images:webserver end to end, under QEMU (TCG by default, see
+qemu_boot.ACCEL), serving a generated site through --site=DIR:
+
+- every file fetched with curl matches byte for byte; directories serve
+  their index.html, and a directory without the slash is redirected;
+- HEAD, 304 (If-None-Match, If-Modified-Since), 206 and 416 ranges;
+- a corpus of malformed requests each gets a 4xx (or 5xx where the
+  protocol says so) and the server keeps serving;
+- 500 keep-alive connections open at once, each doing two requests;
+- a slowloris client does not hold up others, and is cut off;
+- with no site, the built-in status page.
+"""
+
+import http.client
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+
+import echo_client
+import qemu_boot
+
+HOST = "127.0.0.1"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def make_site(root):
+    """A small site: pages, assets of several types and sizes, nested
+    folders with and without index.html, a symlink. Returns {path: bytes}."""
+    rng = random.Random(7)
+    files = {
+        "/index.html": b"<!doctype html><title>site</title><h1>hello from the site</h1>\n" * 9,
+        "/style.css": b"body { color: #333 }\n" * 40,
+        "/app.js": b"console.log('hi');\n" * 100,
+        "/data.json": b'{"k": [1, 2, 3]}\n',
+        "/empty.txt": b"",
+        "/docs/index.html": b"<h1>docs</h1>\n",
+        "/docs/a/b/c/deep.txt": b"deep\n",
+        "/noindex/file.txt": b"no index here\n",
+        "/big.bin": rng.randbytes(3 * 1024 * 1024 + 17),
+        "/img/logo.png": rng.randbytes(20000),
+    }
+    for i in range(60):
+        files["/many/f%03d.txt" % i] = rng.randbytes(rng.choice([1, 100, 4095, 4096, 4097, 70000]))
+    for path, data in files.items():
+        full = os.path.join(root, path.lstrip("/"))
+        os.makedirs(os.path.dirname(full), exist_ok=True)
+        with open(full, "wb") as f:
+            f.write(data)
+    os.symlink("style.css", os.path.join(root, "link.css"))
+    files["/link.css"] = files["/style.css"]
+    return files
+
+
+class Server:
+    def __init__(self, *flags):
+        self.port = free_port()
+        self.vm = subprocess.Popen(
+            [qemu_boot.image("images/webserver"), "--timeout=900", "--accel=" + qemu_boot.ACCEL,
+             "--port=%d" % self.port] + list(flags),
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        self.output = []
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+        deadline = time.monotonic() + 120
+        while "webserver: listening" not in self.text():
+            if self.vm.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError("the server did not come up:\n" + self.text())
+            time.sleep(0.05)
+        self.wait_http()
+
+    def _read(self):
+        for line in iter(self.vm.stdout.readline, b""):
+            self.output.append(line.decode(errors="replace").replace("\r", ""))
+
+    def text(self):
+        return "".join(self.output)
+
+    def wait_http(self, timeout=60):
+        # hostfwd accepts before the guest listens; a real response proves it.
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self.get("/")
+                return
+            except (OSError, http.client.HTTPException):
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+
+    def get(self, path, headers=None, method="GET"):
+        conn = http.client.HTTPConnection(HOST, self.port, timeout=30)
+        try:
+            conn.request(method, path, headers=headers or {})
+            response = conn.getresponse()
+            return response.status, dict(response.getheaders()), response.read()
+        finally:
+            conn.close()
+
+    def raw(self, data, timeout=10):
+        """Sends raw bytes, returns everything until the server closes."""
+        with socket.create_connection((HOST, self.port), timeout=timeout) as s:
+            s.sendall(data)
+            out = b""
+            try:
+                while True:
+                    chunk = s.recv(65536)
+                    if not chunk:
+                        break
+                    out += chunk
+            except socket.timeout:
+                pass
+            return out
+
+    def stop(self):
+        if self.vm.poll() is None:
+            self.vm.send_signal(signal.SIGTERM)
+            self.vm.wait(timeout=30)
+        self.reader.join(timeout=10)
+        sys.stderr.write(self.text()[-20000:])
+
+
+class WebServerTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(dir=os.environ.get("TEST_TMPDIR"))
+        cls.site = os.path.join(cls.tmp, "site")
+        cls.files = make_site(cls.site)
+        cls.server = Server("--site=" + cls.site)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def still_serving(self):
+        self.assertIsNone(self.server.vm.poll(), "the VM stopped:\n" + self.server.text())
+        status, _, body = self.server.get("/index.html")
+        self.assertEqual(status, 200)
+        self.assertEqual(body, self.files["/index.html"])
+        self.assertNotIn("PANIC", self.server.text())
+
+    def test_every_file_with_curl(self):
+        out = os.path.join(self.tmp, "curl.out")
+        for path, data in sorted(self.files.items()):
+            result = subprocess.run(
+                ["curl", "-sS", "-o", out, "-w", "%{http_code} %{content_type}",
+                 "http://%s:%d%s" % (HOST, self.server.port, path)],
+                stdout=subprocess.PIPE, text=True, timeout=60)
+            self.assertEqual(result.returncode, 0, path)
+            code, _, content_type = result.stdout.partition(" ")
+            self.assertEqual(code, "200", path)
+            with open(out, "rb") as f:
+                self.assertEqual(f.read(), data, path)
+            if path.endswith(".html"):
+                self.assertTrue(content_type.startswith("text/html"), content_type)
+            if path.endswith(".png"):
+                self.assertEqual(content_type, "image/png")
+
+    def test_directories(self):
+        status, _, body = self.server.get("/")
+        self.assertEqual((status, body), (200, self.files["/index.html"]))
+        status, _, body = self.server.get("/docs/")
+        self.assertEqual((status, body), (200, self.files["/docs/index.html"]))
+        status, headers, _ = self.server.get("/docs")
+        self.assertEqual(status, 301)
+        self.assertTrue(headers["Location"].endswith("/docs/"), headers)
+        status, _, _ = self.server.get("/noindex/")
+        self.assertEqual(status, 404)
+
+    def test_head_and_errors(self):
+        status, headers, body = self.server.get("/big.bin", method="HEAD")
+        self.assertEqual(status, 200)
+        self.assertEqual(int(headers["Content-Length"]), len(self.files["/big.bin"]))
+        self.assertEqual(body, b"")
+        self.assertEqual(self.server.get("/missing.html")[0], 404)
+        status, headers, _ = self.server.get("/index.html", method="POST")
+        self.assertEqual(status, 405)
+        self.assertIn("GET", headers.get("Allow", ""))
+
+    def test_conditional_and_ranges(self):
+        status, headers, body = self.server.get("/big.bin")
+        self.assertEqual(status, 200)
+        etag, modified = headers["ETag"], headers["Last-Modified"]
+        self.assertEqual(self.server.get("/big.bin", {"If-None-Match": etag})[0], 304)
+        self.assertEqual(self.server.get("/big.bin", {"If-Modified-Since": modified})[0], 304)
+        self.assertEqual(self.server.get("/big.bin", {"If-None-Match": '"other"'})[0], 200)
+        data = self.files["/big.bin"]
+        status, headers, body = self.server.get("/big.bin", {"Range": "bytes=100-199"})
+        self.assertEqual((status, body), (206, data[100:200]))
+        self.assertEqual(headers["Content-Range"], "bytes 100-199/%d" % len(data))
+        status, _, body = self.server.get("/big.bin", {"Range": "bytes=-10"})
+        self.assertEqual((status, body), (206, data[-10:]))
+        status, _, body = self.server.get("/big.bin", {"Range": "bytes=%d-" % (len(data) - 5)})
+        self.assertEqual((status, body), (206, data[-5:]))
+        status, headers, _ = self.server.get("/big.bin", {"Range": "bytes=%d-" % len(data)})
+        self.assertEqual(status, 416)
+        self.assertEqual(headers["Content-Range"], "bytes */%d" % len(data))
+
+    def test_malformed_requests(self):
+        corpus = [
+            (b"GARBAGE\r\n\r\n", "4"),
+            (b"GET\r\n\r\n", "4"),
+            (b"GET / HTTP/9.9\r\n\r\n", "505"),
+            (b"GET /../../etc/passwd HTTP/1.1\r\nHost: x\r\n\r\n", "4"),
+            (b"GET /%2e%2e/%2e%2e/etc/passwd HTTP/1.1\r\nHost: x\r\n\r\n", "4"),
+            (b"GET /a%2fb HTTP/1.1\r\nHost: x\r\n\r\n", "400"),
+            (b"GET /a%00b HTTP/1.1\r\nHost: x\r\n\r\n", "400"),
+            (b"GET /" + b"a" * 5000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", "414"),
+            (b"GET / HTTP/1.1\r\n" + b"X-Long: " + b"b" * 10000 + b"\r\n\r\n", "431"),
+            (b"GET / HTTP/1.1\r\n" + b"".join(b"H%d: v\r\n" % i for i in range(200)) + b"\r\n",
+             "431"),
+            (b"GET / HTTP/1.1\r\nBad Header\r\n\r\n", "400"),
+            (b"GET / HTTP/1.1\r\nHost: x\r\n folded\r\n\r\n", "400"),
+            (b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999\r\n\r\n", "4"),
+            (b"GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", "501"),
+            (b"\x00\x01\x02\x03\xff\xfe\r\n\r\n", "400"),
+        ]
+        for request, prefix in corpus:
+            reply = self.server.raw(request)
+            match = re.match(rb"HTTP/1\.[01] (\d{3}) ", reply)
+            self.assertIsNotNone(match, "no status line for %r: %r" % (request[:60], reply[:200]))
+            self.assertTrue(match.group(1).decode().startswith(prefix),
+                            "%r -> %r" % (request[:60], reply[:80]))
+        self.still_serving()
+
+    def test_pipelined_requests(self):
+        reply = self.server.raw(b"GET /data.json HTTP/1.1\r\nHost: x\r\n\r\n"
+                                b"GET /empty.txt HTTP/1.1\r\nHost: x\r\n\r\n"
+                                b"GET /data.json HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        self.assertEqual(len(re.findall(rb"HTTP/1\.1 200 ", reply)), 3, reply[:500])
+        self.assertEqual(reply.count(self.files["/data.json"]), 2)
+
+    def test_500_keep_alive_connections(self):
+        # Each connection does its first request as it opens (QEMU's user
+        # networking accepts host connections from a backlog of 1, so a
+        # burst of bare connects mostly waits out SYN retransmits); then all
+        # 500, open at once, send a second request before any is read.
+        request = b"GET /data.json HTTP/1.1\r\nHost: x\r\n\r\n"
+        want = self.files["/data.json"]
+
+        def read_response(s, i):
+            reply = b""
+            while not reply.endswith(want):
+                chunk = s.recv(4096)
+                self.assertTrue(chunk, "connection %d closed early: %r" % (i, reply))
+                reply += chunk
+            self.assertTrue(reply.startswith(b"HTTP/1.1 200 "), reply[:100])
+
+        socks = []
+        try:
+            for i in range(500):
+                s = socket.create_connection((HOST, self.server.port), timeout=60)
+                socks.append(s)
+                s.sendall(request)
+                read_response(s, i)
+            for s in socks:
+                s.sendall(request)
+            for i, s in enumerate(socks):
+                read_response(s, i)
+        finally:
+            for s in socks:
+                s.close()
+        self.still_serving()
+
+    def test_slowloris_does_not_block_others(self):
+        slow = socket.create_connection((HOST, self.server.port), timeout=60)
+        try:
+            slow.sendall(b"GET / HTTP/1.1\r\n")
+            start = time.monotonic()
+            for _ in range(5):
+                slow.sendall(b"X-a: b\r\n")
+                self.still_serving()  # others are answered meanwhile
+                time.sleep(0.5)
+            # The server gives a request 10 s: the slow one is cut off.
+            slow.settimeout(30)
+            try:
+                while True:
+                    slow.sendall(b"X-a: b\r\n")
+                    time.sleep(1)
+                    if time.monotonic() - start > 40:
+                        self.fail("the slow client was never cut off")
+            except OSError:
+                pass
+        finally:
+            slow.close()
+        self.still_serving()
+
+
+class BuiltInSiteTest(unittest.TestCase):
+    def test_status_page(self):
+        server = Server()
+        try:
+            status, headers, body = server.get("/")
+            self.assertEqual(status, 200)
+            self.assertTrue(headers["Content-Type"].startswith("text/html"))
+            self.assertIn(b"per-core counters", body.lower())
+            self.assertIn(b"cpu1:", body)
+            self.assertEqual(server.get("/nothing-here")[0], 404)
+        finally:
+            server.stop()
+
+
+if __name__ == "__main__":
+    unittest.main()
