@@ -16,23 +16,29 @@ namespace uk::web {
 namespace {
 
 constexpr size_t kRequestBytes = 16 * 1024;  // > request line + header limits
+constexpr size_t kHeadRoom = 1024;           // a response head fits (ResponseHead checks)
 constexpr size_t kChunkBytes = 32 * 1024;    // file data per fs read / net send
 constexpr std::string_view kServerName = "uk";
 
-// A connection's buffers, on the heap: threads have small stacks.
+// A connection's buffers, on the heap: threads have small stacks. File data
+// is read to `out + kHeadRoom` and the head is written just before it, so a
+// small file goes out as one send (one message to the net core, and often
+// one TCP segment).
 struct State {
   char request[kRequestBytes];
   size_t have = 0;
-  uint8_t chunk[kChunkBytes];
-  char head[1024];
+  uint8_t out[kHeadRoom + kChunkBytes];
+  char head[kHeadRoom];
   char path[fs::kMaxPath];
+
+  std::span<uint8_t> chunk() { return {out + kHeadRoom, kChunkBytes}; }
 };
 
 // What one response was, for the access log.
 struct Outcome {
   http::Status status = http::Status::kOk;
   uint64_t bytes = 0;
-  bool keep_open = true;  // false: the connection cannot go on (send failed)
+  bool keep_open = true;  // false: the connection cannot go on (a send failed)
 };
 
 class Responder {
@@ -58,9 +64,13 @@ class Responder {
   bool SendWritten(const http::WriteResult<size_t>& written) {
     return written.ok() && Send(state_.head, written.value());
   }
+  Outcome Fail(const http::Request& request, http::Status status) {
+    return {status, 0, SendError(status, request.method, Context(request).persistence)};
+  }
   Outcome Built(const http::Request& request, std::string_view path);
-  Outcome File(const http::Request& request, std::string_view path, const fs::Stat& stat);
-  bool SendBody(uint32_t file, uint64_t first, uint64_t length);
+  // `path` is a regular file whose first `have` bytes are in the chunk.
+  Outcome File(const http::Request& request, std::string_view path, const fs::Stat& stat,
+               size_t have);
 
   Server& server_;
   Server::Connection& connection_;
@@ -73,61 +83,61 @@ bool Responder::SendError(http::Status status, http::Method method,
   return SendWritten(http::WriteErrorResponse(state_.head, status, context));
 }
 
+// fs errors the client caused (no such file) are 404; the rest are ours.
+http::Status StatusOf(fs::Error error) {
+  switch (error) {
+    case fs::Error::kNotFound:
+    case fs::Error::kNotDirectory:
+    case fs::Error::kNameTooLong:
+    case fs::Error::kTooManySymlinks:
+    case fs::Error::kInvalidPath:
+      return http::Status::kNotFound;
+    default:
+      return http::Status::kInternalServerError;
+  }
+}
+
 Outcome Responder::Respond(const http::Request& request) {
   const http::Result<http::NormalizedPath> normalized =
       http::NormalizePath(request.target, state_.path);
-  if (!normalized.ok()) {
-    return {normalized.error(), 0,
-            SendError(normalized.error(), request.method, Context(request).persistence)};
-  }
+  if (!normalized.ok()) return Fail(request, normalized.error());
   const std::string_view path = normalized.value().path;
   if (!server_.config().has_site) return Built(request, path);
 
-  fs::Result<fs::Stat> stat = server_.fs().StatPath(path);
-  if (stat.ok() && stat.value().type == fs::FileType::kDirectory) {
-    if (!normalized.value().ended_with_slash && path != "/") {
-      // "/docs" -> "/docs/", so the page's relative links resolve.
-      char location[fs::kMaxPath + 1];
-      const size_t n = std::min(path.size(), sizeof(location) - 1);
-      std::copy_n(path.data(), n, location);
-      location[n] = '/';
-      const bool sent =
-          SendWritten(http::WriteRedirect(state_.head, {location, n + 1}, Context(request)));
-      return {http::Status::kMovedPermanently, 0, sent};
-    }
-    // The directory's index.html; no listings.
-    constexpr std::string_view kIndex = "/index.html";
-    const size_t base = path == "/" ? 0 : path.size();
-    if (base + kIndex.size() >= sizeof(state_.path)) {
-      return {http::Status::kNotFound, 0,
-              SendError(http::Status::kNotFound, request.method, Context(request).persistence)};
-    }
-    std::copy(kIndex.begin(), kIndex.end(), state_.path + base);
-    const std::string_view index{state_.path, base + kIndex.size()};
-    stat = server_.fs().StatPath(index);
-    if (stat.ok() && stat.value().type == fs::FileType::kRegular) {
-      return File(request, index, stat.value());
-    }
-  } else if (stat.ok() && stat.value().type == fs::FileType::kRegular) {
-    return File(request, path, stat.value());
+  // One round trip to the fs core: the file's Stat and its first chunk.
+  fs::Stat stat;
+  fs::Result<size_t> read = server_.fs().ReadPath(path, 0, state_.chunk(), &stat);
+  if (read.ok() && stat.type == fs::FileType::kRegular) return File(request, path, stat, read.value());
+  if (read.error() != fs::Error::kIsDirectory) {
+    return Fail(request, read.ok() ? http::Status::kNotFound : StatusOf(read.error()));
   }
-  // Missing, not a regular file, or a disk error the client cannot fix.
-  const bool missing = stat.ok() || stat.error() == fs::Error::kNotFound ||
-                       stat.error() == fs::Error::kNotDirectory ||
-                       stat.error() == fs::Error::kNameTooLong ||
-                       stat.error() == fs::Error::kTooManySymlinks;
-  const http::Status status =
-      missing ? http::Status::kNotFound : http::Status::kInternalServerError;
-  return {status, 0, SendError(status, request.method, Context(request).persistence)};
+  if (!normalized.value().ended_with_slash && path != "/") {
+    // "/docs" -> "/docs/", so the page's relative links resolve.
+    char location[fs::kMaxPath + 1];
+    const size_t n = std::min(path.size(), sizeof(location) - 1);
+    std::copy_n(path.data(), n, location);
+    location[n] = '/';
+    const bool sent =
+        SendWritten(http::WriteRedirect(state_.head, {location, n + 1}, Context(request)));
+    return {http::Status::kMovedPermanently, 0, sent};
+  }
+  // The directory's index.html; no listings.
+  constexpr std::string_view kIndex = "/index.html";
+  const size_t base = path == "/" ? 0 : path.size();
+  if (base + kIndex.size() >= sizeof(state_.path)) return Fail(request, http::Status::kNotFound);
+  std::copy(kIndex.begin(), kIndex.end(), state_.path + base);
+  const std::string_view index{state_.path, base + kIndex.size()};
+  read = server_.fs().ReadPath(index, 0, state_.chunk(), &stat);
+  if (read.ok() && stat.type == fs::FileType::kRegular) return File(request, index, stat, read.value());
+  return Fail(request, read.ok() || read.error() == fs::Error::kIsDirectory
+                           ? http::Status::kNotFound
+                           : StatusOf(read.error()));
 }
 
 Outcome Responder::Built(const http::Request& request, std::string_view path) {
-  if (path != "/" && path != "/index.html") {
-    return {http::Status::kNotFound, 0,
-            SendError(http::Status::kNotFound, request.method, Context(request).persistence)};
-  }
-  const size_t length = RenderStatusPage(server_, reinterpret_cast<char*>(state_.chunk),
-                                         sizeof(state_.chunk));
+  if (path != "/" && path != "/index.html") return Fail(request, http::Status::kNotFound);
+  char* page = reinterpret_cast<char*>(state_.chunk().data());
+  const size_t length = RenderStatusPage(server_, page, kChunkBytes);
   http::ResponseHead head(state_.head, http::Status::kOk);
   head.AddServer(kServerName);
   head.AddDate(server_.now());
@@ -136,12 +146,12 @@ Outcome Responder::Built(const http::Request& request, std::string_view path) {
   head.AddField("Cache-Control", "no-store");
   head.AddConnection(Context(request).persistence);
   bool sent = SendWritten(head.Finish());
-  if (sent && request.method != http::Method::kHead) sent = Send(state_.chunk, length);
+  if (sent && request.method != http::Method::kHead) sent = Send(page, length);
   return {http::Status::kOk, request.method == http::Method::kHead ? 0 : length, sent};
 }
 
 Outcome Responder::File(const http::Request& request, std::string_view path,
-                        const fs::Stat& stat) {
+                        const fs::Stat& stat, size_t have) {
   char etag_buffer[http::kMaxETagLength];
   const std::string_view etag = http::MakeETag(stat.inode, stat.size, stat.mtime, etag_buffer);
   const http::ResponseContext context = Context(request);
@@ -179,39 +189,35 @@ Outcome Responder::File(const http::Request& request, std::string_view path,
   head.AddLastModified(stat.mtime);
   head.AddETag(etag);
   head.AddConnection(context.persistence);
+  const http::WriteResult<size_t> head_length = head.Finish();
+  if (!head_length.ok()) return Fail(request, http::Status::kInternalServerError);
   const bool body = request.method != http::Method::kHead && length > 0;
-  // Open before the head goes out, so a failure can still be a 503/500.
-  fs::Result<uint32_t> file = fs::Error::kNotFound;
-  if (body) {
-    file = server_.fs().Open(path);
-    if (!file.ok()) {
-      const http::Status error = file.error() == fs::Error::kTooManyOpenFiles
-                                     ? http::Status::kServiceUnavailable
-                                     : http::Status::kInternalServerError;
-      return {error, 0, SendError(error, request.method, context.persistence)};
-    }
-  }
-  if (!SendWritten(head.Finish())) {
-    if (body) (void)server_.fs().Close(file.value());
-    return {status, 0, false};
-  }
-  if (!body) return {status, 0, true};
-  return {status, length, SendBody(file.value(), first, length)};
-}
+  if (!body) return {status, 0, SendWritten(head_length)};
 
-// The file's bytes [first, first + length), a chunk at a time: fs read into
-// the connection's buffer, then send; closes the file. False if either side
-// failed: the head promised a length, so the connection must close.
-bool Responder::SendBody(uint32_t file, uint64_t first, uint64_t length) {
-  bool ok = true;
-  for (uint64_t done = 0; ok && done < length;) {
-    const size_t want = static_cast<size_t>(std::min<uint64_t>(kChunkBytes, length - done));
-    const fs::Result<size_t> read = server_.fs().Read(file, first + done, {state_.chunk, want});
-    ok = read.ok() && read.value() == want && Send(state_.chunk, want);
-    done += want;
+  // The first piece of the body: from the chunk already read, or read now
+  // (a range that starts beyond it).
+  uint8_t* data = state_.chunk().data();
+  size_t available = have > first ? have - static_cast<size_t>(first) : 0;
+  if (available > 0) {
+    data += first;
+  } else {
+    const fs::Result<size_t> read = server_.fs().ReadPath(path, first, state_.chunk(), nullptr);
+    if (!read.ok() || read.value() == 0) return Fail(request, http::Status::kInternalServerError);
+    available = read.value();
   }
-  (void)server_.fs().Close(file);
-  return ok;
+  // Head and first piece in one send: the head goes right before the data.
+  size_t piece = static_cast<size_t>(std::min<uint64_t>(available, length));
+  uint8_t* start = data - head_length.value();
+  std::copy_n(state_.head, head_length.value(), start);
+  bool ok = Send(start, head_length.value() + piece);
+  // The rest, a chunk at a time.
+  for (uint64_t done = piece; ok && done < length; done += piece) {
+    const fs::Result<size_t> read =
+        server_.fs().ReadPath(path, first + done, state_.chunk(), nullptr);
+    piece = read.ok() ? static_cast<size_t>(std::min<uint64_t>(read.value(), length - done)) : 0;
+    ok = piece > 0 && Send(state_.chunk().data(), piece);
+  }
+  return {status, length, ok};
 }
 
 std::string_view MethodName(const http::Request& request) {

@@ -9,7 +9,7 @@ FsClient::Answer FsClient::Send(FsOp op, uint32_t handle, uint64_t offset, const
                                 uint64_t length, const void* address2, uint64_t length2,
                                 uint16_t mode) {
   // Lengths travel as 32 bits: larger requests are refused, not truncated.
-  if (length > UINT32_MAX || length2 > UINT32_MAX) return {Error::kInvalidArgument, 0, 0};
+  if (length > UINT32_MAX || length2 > UINT32_MAX) return {Error::kInvalidArgument, 0, 0, {}};
   FsRequest request{};
   request.op = op;
   request.handle = handle;
@@ -20,10 +20,10 @@ FsClient::Answer FsClient::Send(FsOp op, uint32_t handle, uint64_t offset, const
   request.length2 = static_cast<uint32_t>(length2);
   request.mode = mode;
   ipc::Message message = ipc::MakeMessage(request, 0, 0);
-  if (svc::Call(server_, message) != svc::SendStatus::kOk) return {Error::kNoService, 0, 0};
+  if (svc::Call(server_, message) != svc::SendStatus::kOk) return {Error::kNoService, 0, 0, {}};
   FsReply reply;
-  if (!ipc::Decode(message, &reply)) return {Error::kNoService, 0, 0};
-  return {static_cast<Error>(reply.error), reply.value, reply.value2};
+  if (!ipc::Decode(message, &reply)) return {Error::kNoService, 0, 0, {}};
+  return {static_cast<Error>(reply.error), reply.value, reply.value2, reply.stat};
 }
 
 Result<uint32_t> FsClient::Open(std::string_view path) {
@@ -59,6 +59,18 @@ Result<bool> FsClient::ReadDir(uint32_t handle, DirCursor* cursor, DirEntry* out
   if (a.error != Error::kOk) return a.error;
   cursor->offset = a.value;
   return a.value2 != 0;
+}
+
+Result<size_t> FsClient::ReadPath(std::string_view path, uint64_t offset,
+                                  std::span<uint8_t> out, Stat* stat) {
+  const Answer a = Send(FsOp::kReadPath, 0, offset, path.data(), path.size(), out.data(),
+                        out.size());
+  if (stat != nullptr && (a.error == Error::kOk || a.error == Error::kIsDirectory)) {
+    *stat = Stat{a.stat.inode, static_cast<FileType>(a.stat.type), a.stat.mode, 0, 0, 0,
+                 a.stat.size, a.stat.mtime};
+  }
+  if (a.error != Error::kOk) return a.error;
+  return static_cast<size_t>(a.value);
 }
 
 Result<uint32_t> FsClient::Create(std::string_view path, uint16_t permissions) {

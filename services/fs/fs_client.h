@@ -29,6 +29,11 @@ class FsClient {
   Result<Stat> StatHandle(uint32_t handle);
   // The next entry of an open directory; false at its end.
   Result<bool> ReadDir(uint32_t handle, DirCursor* cursor, DirEntry* out);
+  // Up to out.size() bytes of the file at `path` from `offset`, and its Stat,
+  // (unless `stat` is null) in one round trip, with no handle to close. A
+  // directory gives kIsDirectory, with *stat filled in.
+  Result<size_t> ReadPath(std::string_view path, uint64_t offset, std::span<uint8_t> out,
+                          Stat* stat);
 
   // Write side. Create opens the new file and returns its handle.
   Result<uint32_t> Create(std::string_view path, uint16_t permissions = 0644);
@@ -46,6 +51,7 @@ class FsClient {
     Error error;
     uint64_t value;
     uint64_t value2;
+    FsReplyStat stat;
   };
   Answer Send(FsOp op, uint32_t handle, uint64_t offset, const void* address, uint64_t length,
               const void* address2 = nullptr, uint64_t length2 = 0, uint16_t mode = 0);

@@ -28,6 +28,13 @@
 //   kRename    from path, to at addr2    -               -
 //   kSymlink   path, target at addr2     -               inode
 //   kSync      -                         -               -
+//   kReadPath  path, out buffer at addr2     file offset     bytes read; the file's
+//              (length2 = its size)                          Stat in reply.stat
+//
+// kReadPath is open + fstat + read + close in one round trip, for readers
+// that want a file by name (the web server): a small file costs one
+// message each way. For a directory it answers kIsDirectory with the
+// directory's Stat, and reads nothing.
 //
 // Errors are fs::Error values in reply.error; kOk is 0.
 
@@ -58,6 +65,7 @@ enum class FsOp : uint32_t {
   kRename,
   kSymlink,
   kSync,
+  kReadPath,
 };
 
 struct FsRequest {
@@ -74,12 +82,23 @@ struct FsRequest {
 };
 static_assert(sizeof(FsRequest) == ipc::kPayloadBytes);
 
+// The parts of a Stat a reply can carry (kReadPath).
+struct FsReplyStat {
+  uint64_t size;
+  uint32_t inode;
+  uint32_t mtime;
+  uint16_t mode;
+  uint8_t type;  // FileType
+  uint8_t reserved;
+};
+
 struct FsReply {
   static constexpr auto kKind = static_cast<ipc::MessageKind>(kFsReplyKind);
   int32_t error;  // fs::Error
   uint32_t reserved;
   uint64_t value;
   uint64_t value2;
+  FsReplyStat stat;  // kReadPath only
 };
 
 static_assert(ipc::MessageBody<FsRequest>);

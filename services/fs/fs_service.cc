@@ -18,7 +18,12 @@ std::string_view PathAt(uint64_t address, uint32_t length) {
 }
 
 FsReply Status(Error error, uint64_t value = 0, uint64_t value2 = 0) {
-  return FsReply{static_cast<int32_t>(error), 0, value, value2};
+  return FsReply{static_cast<int32_t>(error), 0, value, value2, {}};
+}
+
+FsReplyStat ReplyStatOf(const Inode& inode) {
+  return {inode.size, inode.number, inode.mtime, inode.mode,
+          static_cast<uint8_t>(inode.Type()), 0};
 }
 
 template <typename T>
@@ -199,6 +204,25 @@ FsReply FsService::Execute(const FsRequest& request) {
     }
     case FsOp::kSync:
       return Status(ext2_.Sync());
+    case FsOp::kReadPath: {
+      if (request.address2 == 0 && request.length2 > 0) return Status(Error::kInvalidArgument);
+      const Result<uint32_t> number = ext2_.Lookup(path);
+      if (!number.ok()) return Status(number.error());
+      if (const Error e = ext2_.ReadInode(number.value(), &inode); e != Error::kOk) {
+        return Status(e);
+      }
+      FsReply reply = Status(Error::kOk);
+      reply.stat = ReplyStatOf(inode);
+      if (inode.Type() == FileType::kDirectory) {
+        reply.error = static_cast<int32_t>(Error::kIsDirectory);
+        return reply;
+      }
+      const Result<size_t> read = ext2_.ReadFile(
+          inode, request.offset, {reinterpret_cast<uint8_t*>(request.address2), request.length2});
+      if (!read.ok()) return Status(read.error());
+      reply.value = read.value();
+      return reply;
+    }
   }
   return Status(Error::kInvalidArgument);  // an op this service does not know
 }
