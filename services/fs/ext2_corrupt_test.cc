@@ -329,9 +329,9 @@ TEST_F(CorruptTest, IoErrorsPropagate) {
     if (e == Error::kOk) {
       uint8_t buf[3000];
       e = fs.ReadFile(inode, 0, buf).error();
-      if (e == Error::kOk)
-        EXPECT_TRUE(std::equal(buf, buf + 3000,
-                               testing::FileBytes("deep", 3000).begin()));
+      if (e == Error::kOk) {
+        EXPECT_TRUE(std::equal(buf, buf + 3000, testing::FileBytes("deep", 3000).begin()));
+      }
     }
     if (e == Error::kOk) {
       reached_the_end = true;

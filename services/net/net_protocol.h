@@ -73,14 +73,14 @@ inline constexpr uint32_t kShutdownRead = 1, kShutdownWrite = 2;
 
 struct NetRequest {
   static constexpr auto kKind = static_cast<ipc::MessageKind>(kNetRequestKind);
-  NetOp op;
-  uint32_t handle;
-  uint64_t address;  // caller memory, lent until the reply
-  uint32_t length;
-  uint32_t flags;    // kNonBlocking, shutdown direction
-  uint32_t ip;       // IPv4, network byte order
-  uint16_t port;     // host byte order
-  uint16_t backlog;
+  NetOp op = NetOp::kInfo;
+  uint32_t handle = 0;
+  uint64_t address = 0;  // caller memory, lent until the reply
+  uint32_t length = 0;
+  uint32_t flags = 0;    // kNonBlocking, shutdown direction
+  uint32_t ip = 0;       // IPv4, network byte order
+  uint16_t port = 0;     // host byte order
+  uint16_t backlog = 0;
 };
 
 struct NetReply {

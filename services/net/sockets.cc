@@ -288,7 +288,7 @@ NetReply SocketTable::Listen(const NetRequest& request) {
   if (index < 0) return Answer(Error::kTooManySockets);
   Socket& s = sockets_[index];
   tcp_pcb* pcb = tcp_new_ip_type(IPADDR_TYPE_V4);
-  err_t err = pcb == nullptr ? ERR_MEM : tcp_bind(pcb, IP4_ADDR_ANY, request.port);
+  err_t err = pcb == nullptr ? err_t{ERR_MEM} : tcp_bind(pcb, IP4_ADDR_ANY, request.port);
   tcp_pcb* listening = nullptr;
   if (err == ERR_OK) {
     const uint8_t backlog = static_cast<uint8_t>(std::clamp<uint32_t>(request.backlog, 1, 255));
