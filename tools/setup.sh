@@ -14,7 +14,7 @@ packages=(
   libboost-dev libdpdk-dev                                       # ring benchmark peers
   e2fsprogs curl                                                 # disk images, e2e checks
   spin                                                           # model check of ipc/handshake.pml
-  clang-14 libclang-rt-14-dev                                    # libFuzzer (services/fs/ext2_fuzz.sh); clang-14 only Recommends the rt
+  clang-14 libclang-rt-14-dev                                    # libFuzzer (tools/fuzz/libfuzzer.sh); clang-14 only Recommends the rt
 )
 
 sudo_if_needed() {

@@ -135,11 +135,16 @@ Error Ext2::Mount(BlockDevice& device) {
   return Error::kOk;
 }
 
+// Group descriptors start in the block after the superblock's.
+uint64_t Ext2::GroupDescOffset(uint32_t group) const {
+  return (uint64_t{first_data_block_} + 1) * block_size_ +
+         uint64_t{group} * kGroupDescSize;
+}
+
 Result<uint32_t> Ext2::InodeTableBlock(uint32_t group) {
   uint8_t desc[kGroupDescSize];
-  const uint64_t offset = (uint64_t{first_data_block_} + 1) * block_size_ +
-                          uint64_t{group} * kGroupDescSize;
-  if (!device_->ReadBytes(offset, desc, sizeof desc)) return Error::kIo;
+  if (!device_->ReadBytes(GroupDescOffset(group), desc, sizeof desc))
+    return Error::kIo;
   const uint32_t table = Load32(desc + gd::kInodeTable);
   if (table <= first_data_block_ ||
       uint64_t{table} + inode_table_blocks_ > blocks_count_) {
@@ -148,18 +153,21 @@ Result<uint32_t> Ext2::InodeTableBlock(uint32_t group) {
   return table;
 }
 
-Error Ext2::ReadInode(uint32_t number, Inode* out) {
-  if (device_ == nullptr) return Error::kNotMounted;
+Result<uint64_t> Ext2::InodeOffset(uint32_t number) {
   if (number == 0 || number > inodes_count_) return Error::kInodeOutOfRange;
   const uint32_t group = (number - 1) / inodes_per_group_;
   const uint32_t index = (number - 1) % inodes_per_group_;
   Result<uint32_t> table = InodeTableBlock(group);
   if (!table.ok()) return table.error();
+  return uint64_t{table.value()} * block_size_ + uint64_t{index} * inode_size_;
+}
 
+Error Ext2::ReadInode(uint32_t number, Inode* out) {
+  if (device_ == nullptr) return Error::kNotMounted;
+  Result<uint64_t> offset = InodeOffset(number);
+  if (!offset.ok()) return offset.error();
   uint8_t raw[kInodeCoreSize];
-  const uint64_t offset =
-      uint64_t{table.value()} * block_size_ + uint64_t{index} * inode_size_;
-  if (!device_->ReadBytes(offset, raw, sizeof raw)) return Error::kIo;
+  if (!device_->ReadBytes(offset.value(), raw, sizeof raw)) return Error::kIo;
 
   Inode inode;
   inode.number = number;
@@ -332,35 +340,55 @@ Result<bool> Ext2::ReadDir(const Inode& dir, DirCursor* cursor, DirEntry* out) {
   return false;
 }
 
-Result<uint32_t> Ext2::FindInDirectory(const Inode& dir,
-                                       std::string_view name) {
+Result<bool> Ext2::NextDirEntry(const Inode& dir, DirWalk* walk,
+                                RawDirEntry* entry) {
   if (dir.Type() != FileType::kDirectory) return Error::kNotDirectory;
   if (dir.size % block_size_ != 0) return Error::kCorrupt;
-  const uint64_t blocks = dir.size / block_size_;
-  for (uint64_t index = 0; index < blocks; ++index) {
-    Result<uint32_t> block = MapBlock(dir, index);
+  if (walk->next_in_block >= block_size_) {
+    if (walk->next_block >= dir.size / block_size_) return false;
+    Result<uint32_t> block = MapBlock(dir, walk->next_block);
     if (!block.ok()) return block.error();
-    if (block.value() == 0) return Error::kCorrupt;
-    if (!device_->ReadBytes(uint64_t{block.value()} * block_size_, block_buf_,
-                            block_size_)) {
+    if (block.value() == 0)
+      return Error::kCorrupt;  // directories have no holes
+    walk->block_offset = uint64_t{block.value()} * block_size_;
+    if (!device_->ReadBytes(walk->block_offset, block_buf_, block_size_))
       return Error::kIo;
-    }
-    for (uint32_t in_block = 0; in_block < block_size_;) {
-      RawDirEntry entry;
-      if (Error e = ParseDirEntry(block_buf_ + in_block, in_block, block_size_,
-                                  inodes_count_, &entry);
-          e != Error::kOk) {
-        return e;
-      }
-      if (entry.inode != 0 && entry.name_len == name.size() &&
-          __builtin_memcmp(block_buf_ + in_block + kDirEntryHeader, name.data(),
-                           name.size()) == 0) {
-        return entry.inode;
-      }
-      in_block += entry.rec_len;
+    ++walk->next_block;
+    walk->next_in_block = 0;
+  }
+  walk->previous = walk->in_block;
+  walk->in_block = walk->next_in_block;
+  if (Error e = ParseDirEntry(block_buf_ + walk->in_block, walk->in_block,
+                              block_size_, inodes_count_, entry);
+      e != Error::kOk) {
+    return e;
+  }
+  // ParseDirEntry checked rec_len >= 8, so every step moves forward.
+  walk->next_in_block = walk->in_block + entry->rec_len;
+  return true;
+}
+
+Error Ext2::FindDirEntry(const Inode& dir, std::string_view name,
+                         DirWalk* walk, RawDirEntry* entry) {
+  for (;;) {
+    Result<bool> more = NextDirEntry(dir, walk, entry);
+    if (!more.ok()) return more.error();
+    if (!more.value()) return Error::kNotFound;
+    if (entry->inode != 0 && entry->name_len == name.size() &&
+        __builtin_memcmp(block_buf_ + walk->in_block + kDirEntryHeader,
+                         name.data(), name.size()) == 0) {
+      return Error::kOk;
     }
   }
-  return Error::kNotFound;
+}
+
+Result<uint32_t> Ext2::FindInDirectory(const Inode& dir,
+                                       std::string_view name) {
+  DirWalk walk;
+  RawDirEntry entry;
+  if (Error e = FindDirEntry(dir, name, &walk, &entry); e != Error::kOk)
+    return e;
+  return entry.inode;
 }
 
 }  // namespace uk::fs

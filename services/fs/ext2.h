@@ -100,6 +100,8 @@ struct DirCursor {
 
 enum class FollowLinks : uint8_t { kNo, kYes };  // for the final component
 
+struct RawDirEntry;  // one parsed entry header; dir_entry.h
+
 class Ext2 {
  public:
   Ext2() = default;
@@ -195,13 +197,36 @@ class Ext2 {
   Error Sync();
 
  private:
+  uint64_t GroupDescOffset(uint32_t group) const;
   Result<uint32_t> InodeTableBlock(uint32_t group);
+  Result<uint64_t> InodeOffset(uint32_t number);
   Error ReadBlockPointer(uint32_t table_block, uint64_t slot, uint32_t* out);
   Error CheckBlock(uint32_t block) const;
   bool IsFastSymlink(const Inode& inode) const;
   // ReadFile without the span, so ReadLink can read into chars.
   Result<size_t> ReadRange(const Inode& inode, uint64_t offset, uint8_t* out,
                            size_t length);
+
+  // A linear walk over a directory's entries, one block at a time in
+  // block_buf_: lookup and the writer's entry changes share it (ReadDir
+  // reads headers in place instead, to need no buffer). Start at {}.
+  struct DirWalk {
+    uint64_t next_block = 0;    // logical block to read next
+    uint64_t block_offset = 0;  // device offset of the block in block_buf_
+    uint32_t in_block = 0;      // the current entry: block_buf_ + in_block
+    uint32_t previous = 0;      // the entry before it; only if in_block != 0
+    // Where the next entry starts; past any block until one is read.
+    uint32_t next_in_block = kMaxBlockSize;
+  };
+  // Moves `walk` to the next entry (unused ones too), reading the next
+  // block into block_buf_ when the current one is done, and checks it with
+  // ParseDirEntry. Returns false after the last entry. Changing block_buf_
+  // ends the walk.
+  Result<bool> NextDirEntry(const Inode& dir, DirWalk* walk,
+                            RawDirEntry* entry);
+  // Walks `dir` to its live entry `name`; kNotFound if absent.
+  Error FindDirEntry(const Inode& dir, std::string_view name, DirWalk* walk,
+                     RawDirEntry* entry);
   // Looks `name` up in directory `dir`; kNotFound if absent.
   Result<uint32_t> FindInDirectory(const Inode& dir, std::string_view name);
 
@@ -229,7 +254,6 @@ class Ext2 {
   Error FreeBlock(uint32_t block, Inode* owner);
   Result<uint32_t> AllocateInode(uint32_t parent, bool directory);
   Error FreeInodeNumber(uint32_t number, bool directory);
-  Result<uint64_t> InodeOffset(uint32_t number);
   Error WriteInode(const Inode& inode);
 
   // ext2_block_map.cc: the block map, grown and trimmed.
@@ -252,6 +276,8 @@ class Ext2 {
   // ext2_write.cc and ext2_rename.cc: the steps the public calls share.
   Result<uint32_t> LookupParent(std::string_view path, std::string_view* name,
                                 bool allow_trailing_slash);
+  Result<uint32_t> LookupChild(std::string_view path, std::string_view* name,
+                               bool allow_trailing_slash, Inode* child);
   Result<uint32_t> CreateNode(std::string_view path, uint16_t mode,
                               std::string_view target);
   Error InitNode(Inode* inode, uint32_t parent, std::string_view target);

@@ -71,9 +71,8 @@ uint32_t Ext2::BlocksInGroup(uint32_t group) const {
 Error Ext2::LoadGroup(uint32_t group, Group* out) {
   if (group >= group_count_) return Error::kCorrupt;
   uint8_t desc[kGroupDescSize];
-  const uint64_t offset = (uint64_t{first_data_block_} + 1) * block_size_ +
-                          uint64_t{group} * kGroupDescSize;
-  if (!device_->ReadBytes(offset, desc, sizeof desc)) return Error::kIo;
+  if (!device_->ReadBytes(GroupDescOffset(group), desc, sizeof desc))
+    return Error::kIo;
   Group g;
   g.block_bitmap = Load32(desc + gd::kBlockBitmap);
   g.inode_bitmap = Load32(desc + gd::kInodeBitmap);
@@ -99,10 +98,8 @@ Error Ext2::StoreGroupCounts(uint32_t group, const Group& g) {
   Store16(counts, g.free_blocks);
   Store16(counts + 2, g.free_inodes);
   Store16(counts + 4, g.used_dirs);
-  const uint64_t offset = (uint64_t{first_data_block_} + 1) * block_size_ +
-                          uint64_t{group} * kGroupDescSize +
-                          gd::kFreeBlocksCount;
-  return Write(offset, counts, sizeof counts);
+  return Write(GroupDescOffset(group) + gd::kFreeBlocksCount, counts,
+               sizeof counts);
 }
 
 Error Ext2::LoadBitmap(uint32_t block) {
@@ -260,16 +257,7 @@ Error Ext2::FreeInodeNumber(uint32_t number, bool directory) {
   return StoreGroupCounts(group, g);
 }
 
-// ---- Inodes and the block map.
-
-Result<uint64_t> Ext2::InodeOffset(uint32_t number) {
-  if (number == 0 || number > inodes_count_) return Error::kInodeOutOfRange;
-  const uint32_t group = (number - 1) / inodes_per_group_;
-  const uint32_t index = (number - 1) % inodes_per_group_;
-  Result<uint32_t> table = InodeTableBlock(group);
-  if (!table.ok()) return table.error();
-  return uint64_t{table.value()} * block_size_ + uint64_t{index} * inode_size_;
-}
+// ---- Inodes.
 
 // Rewrites the fields Inode holds, keeping the rest of the on-disk inode.
 Error Ext2::WriteInode(const Inode& inode) {

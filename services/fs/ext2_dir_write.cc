@@ -8,11 +8,11 @@
 //  - Removing merges the entry into the previous one's rec_len, or, when
 //    it is first in its block, sets its inode to 0.
 //
-// Blocks are read into block_buf_ and every entry is checked with
-// ParseDirEntry before it is used or changed. A directory that had an
-// htree index loses its index flag on any change: its index blocks already
-// look like unused entries to a linear reader, and e2fsck accepts a former
-// index that is no longer flagged.
+// Blocks are read into block_buf_ by NextDirEntry (ext2.cc), which checks
+// every entry with ParseDirEntry before it is used or changed. A directory
+// that had an htree index loses its index flag on any change: its index
+// blocks already look like unused entries to a linear reader, and e2fsck
+// accepts a former index that is no longer flagged.
 
 #include "services/fs/dir_entry.h"
 #include "services/fs/ext2.h"
@@ -34,13 +34,6 @@ uint8_t DirType(uint16_t mode) {
     default:
       return 0;
   }
-}
-
-bool NameIs(const uint8_t* entry, const RawDirEntry& raw,
-            std::string_view name) {
-  return raw.inode != 0 && raw.name_len == name.size() &&
-         __builtin_memcmp(entry + kDirEntryHeader, name.data(), name.size()) ==
-             0;
 }
 
 }  // namespace
@@ -71,46 +64,31 @@ Error Ext2::AddEntry(uint32_t dir_number, std::string_view name, uint32_t child,
                      uint16_t child_mode) {
   Inode dir;
   if (Error e = ReadInode(dir_number, &dir); e != Error::kOk) return e;
-  if (dir.Type() != FileType::kDirectory) return Error::kNotDirectory;
-  if (dir.size % block_size_ != 0) return Error::kCorrupt;
   const uint8_t type = has_filetype_ ? DirType(child_mode) : 0;
   const uint32_t needed = DirRecLen(name.size());
-  const uint64_t blocks = dir.size / block_size_;
-  for (uint64_t index = 0; index < blocks; ++index) {
-    Result<uint32_t> block = MapBlock(dir, index);
-    if (!block.ok()) return block.error();
-    if (block.value() == 0) return Error::kCorrupt;
-    const uint64_t block_offset = uint64_t{block.value()} * block_size_;
-    if (!device_->ReadBytes(block_offset, block_buf_, block_size_))
-      return Error::kIo;
-    for (uint32_t in_block = 0; in_block < block_size_;) {
-      RawDirEntry entry;
-      if (Error e = ParseDirEntry(block_buf_ + in_block, in_block, block_size_,
-                                  inodes_count_, &entry);
+  DirWalk walk;
+  RawDirEntry entry;
+  for (;;) {
+    Result<bool> more = NextDirEntry(dir, &walk, &entry);
+    if (!more.ok()) return more.error();
+    if (!more.value()) break;
+    const uint32_t used = entry.inode == 0 ? 0 : DirRecLen(entry.name_len);
+    if (entry.rec_len >= used + needed) {
+      uint8_t* at = block_buf_ + walk.in_block;
+      if (used != 0) {  // split: the old entry keeps just what it needs
+        Store16(at + 4, static_cast<uint16_t>(used));
+      }
+      PutEntry(at + used, child, entry.rec_len - used, name, type);
+      if (Error e = Write(walk.block_offset + walk.in_block, at, entry.rec_len);
           e != Error::kOk) {
         return e;
       }
-      const uint32_t used = entry.inode == 0 ? 0 : DirRecLen(entry.name_len);
-      if (entry.rec_len >= used + needed) {
-        uint32_t at = in_block;
-        if (used != 0) {  // split: the old entry keeps just what it needs
-          Store16(block_buf_ + in_block + 4, static_cast<uint16_t>(used));
-          at += used;
-        }
-        PutEntry(block_buf_ + at, child, entry.rec_len - used, name, type);
-        if (Error e = Write(block_offset + in_block, block_buf_ + in_block,
-                            entry.rec_len);
-            e != Error::kOk) {
-          return e;
-        }
-        return TouchDirectory(&dir);
-      }
-      in_block += entry.rec_len;
+      return TouchDirectory(&dir);
     }
   }
   // No room: a new block, all of it one entry.
   bool fresh = false;
-  Result<uint32_t> block = MapForWrite(&dir, blocks, &fresh);
+  Result<uint32_t> block = MapForWrite(&dir, dir.size / block_size_, &fresh);
   Error e = block.error();
   if (block.ok()) {
     __builtin_memset(block_buf_, 0, block_size_);
@@ -126,45 +104,23 @@ Error Ext2::AddEntry(uint32_t dir_number, std::string_view name, uint32_t child,
 Error Ext2::RemoveEntry(uint32_t dir_number, std::string_view name) {
   Inode dir;
   if (Error e = ReadInode(dir_number, &dir); e != Error::kOk) return e;
-  if (dir.Type() != FileType::kDirectory) return Error::kNotDirectory;
-  if (dir.size % block_size_ != 0) return Error::kCorrupt;
-  const uint64_t blocks = dir.size / block_size_;
-  for (uint64_t index = 0; index < blocks; ++index) {
-    Result<uint32_t> block = MapBlock(dir, index);
-    if (!block.ok()) return block.error();
-    if (block.value() == 0) return Error::kCorrupt;
-    const uint64_t block_offset = uint64_t{block.value()} * block_size_;
-    if (!device_->ReadBytes(block_offset, block_buf_, block_size_))
-      return Error::kIo;
-    uint32_t previous = block_size_;  // none yet
-    uint16_t previous_rec_len = 0;
-    for (uint32_t in_block = 0; in_block < block_size_;) {
-      RawDirEntry entry;
-      if (Error e = ParseDirEntry(block_buf_ + in_block, in_block, block_size_,
-                                  inodes_count_, &entry);
-          e != Error::kOk) {
-        return e;
-      }
-      if (NameIs(block_buf_ + in_block, entry, name)) {
-        Error e;
-        if (previous == block_size_) {
-          Store32(block_buf_ + in_block, 0);
-          e = Write(block_offset + in_block, block_buf_ + in_block, 4);
-        } else {
-          // rec_lens of neighbours add up to at most the block: no overflow.
-          Store16(block_buf_ + previous + 4,
-                  static_cast<uint16_t>(previous_rec_len + entry.rec_len));
-          e = Write(block_offset + previous + 4, block_buf_ + previous + 4, 2);
-        }
-        if (e != Error::kOk) return e;
-        return TouchDirectory(&dir);
-      }
-      previous = in_block;
-      previous_rec_len = entry.rec_len;
-      in_block += entry.rec_len;
-    }
+  DirWalk walk;
+  RawDirEntry entry;
+  if (Error e = FindDirEntry(dir, name, &walk, &entry); e != Error::kOk)
+    return e;
+  Error e;
+  if (walk.in_block == 0) {
+    Store32(block_buf_, 0);
+    e = Write(walk.block_offset, block_buf_, 4);
+  } else {
+    // rec_lens of neighbours add up to at most the block: no overflow.
+    uint8_t* rec_len = block_buf_ + walk.previous + 4;
+    Store16(rec_len, static_cast<uint16_t>(walk.in_block - walk.previous +
+                                           entry.rec_len));
+    e = Write(walk.block_offset + walk.previous + 4, rec_len, 2);
   }
-  return Error::kNotFound;
+  if (e != Error::kOk) return e;
+  return TouchDirectory(&dir);
 }
 
 // Points the existing entry `name` at `child` (Rename over a name, and a
@@ -173,37 +129,18 @@ Error Ext2::SetEntry(uint32_t dir_number, std::string_view name, uint32_t child,
                      uint16_t child_mode) {
   Inode dir;
   if (Error e = ReadInode(dir_number, &dir); e != Error::kOk) return e;
-  if (dir.Type() != FileType::kDirectory) return Error::kNotDirectory;
-  if (dir.size % block_size_ != 0) return Error::kCorrupt;
-  const uint64_t blocks = dir.size / block_size_;
-  for (uint64_t index = 0; index < blocks; ++index) {
-    Result<uint32_t> block = MapBlock(dir, index);
-    if (!block.ok()) return block.error();
-    if (block.value() == 0) return Error::kCorrupt;
-    const uint64_t block_offset = uint64_t{block.value()} * block_size_;
-    if (!device_->ReadBytes(block_offset, block_buf_, block_size_))
-      return Error::kIo;
-    for (uint32_t in_block = 0; in_block < block_size_;) {
-      RawDirEntry entry;
-      if (Error e = ParseDirEntry(block_buf_ + in_block, in_block, block_size_,
-                                  inodes_count_, &entry);
-          e != Error::kOk) {
-        return e;
-      }
-      if (NameIs(block_buf_ + in_block, entry, name)) {
-        uint8_t* at = block_buf_ + in_block;
-        Store32(at, child);
-        if (has_filetype_) at[7] = DirType(child_mode);
-        if (Error e = Write(block_offset + in_block, at, kDirEntryHeader);
-            e != Error::kOk) {
-          return e;
-        }
-        return TouchDirectory(&dir);
-      }
-      in_block += entry.rec_len;
-    }
+  DirWalk walk;
+  RawDirEntry entry;
+  if (Error e = FindDirEntry(dir, name, &walk, &entry); e != Error::kOk)
+    return e;
+  uint8_t* at = block_buf_ + walk.in_block;
+  Store32(at, child);
+  if (has_filetype_) at[7] = DirType(child_mode);
+  if (Error e = Write(walk.block_offset + walk.in_block, at, kDirEntryHeader);
+      e != Error::kOk) {
+    return e;
   }
-  return Error::kNotFound;
+  return TouchDirectory(&dir);
 }
 
 Result<bool> Ext2::IsEmptyDirectory(const Inode& dir) {

@@ -1,69 +1,29 @@
 #!/usr/bin/env bash
-# Builds the ext2 reader's libFuzzer target (ext2_fuzz.cc) with clang and
-# runs it; see README.md.
+# The ext2 reader's libFuzzer target (ext2_fuzz.cc): its seeds and flags.
+# tools/fuzz/libfuzzer.sh, sourced below, compiles it with clang and runs
+# it; see README.md.
 #
 #   bazel test //services/fs:ext2_fuzz_test     # seeds, then 45 s of fuzzing
 #   bazel run //services/fs:ext2_fuzz -- -max_total_time=600   # fuzz longer
 #   bazel run //services/fs:ext2_fuzz -- crash-1234abcd        # replay a file
 #
-# Bazel's C++ toolchain is gcc and libFuzzer needs clang, so this script
-# compiles the fuzzer and the library sources it is given with clang++ at
-# run time (a few seconds). The seed corpus is a set of tiny mke2fs -d
-# images (256K-1M; 1, 2 and 4 KiB blocks, revisions 0 and 1, an htree
-# directory, several block groups) built here too.
+# The seed corpus is a set of tiny mke2fs -d images (256K-1M; 1, 2 and
+# 4 KiB blocks, revisions 0 and 1, an htree directory, several block
+# groups) built here.
 #
-# Arguments (from BUILD): --test|--run FUZZER.cc SOURCES... -- [libFuzzer
-# flags and inputs]. Environment: EXT2_FUZZ_SECONDS (test length, default
-# 45), EXT2_FUZZ_DIR (where --run keeps its corpus and crashes, default
+# Arguments (from libfuzzer_target in BUILD): tools/fuzz/libfuzzer.sh, then
+# its own. Environment: EXT2_FUZZ_SECONDS (test length, default 45),
+# EXT2_FUZZ_DIR (where bazel run keeps its corpus and crashes, default
 # ${TMPDIR:-/tmp}/uk_ext2_fuzz).
 set -euo pipefail
+# shellcheck source=tools/fuzz/libfuzzer.sh
+source "$1"
+shift
 
-export PATH="$PATH:/usr/bin:/bin:/usr/sbin:/sbin"
-die() { echo "ext2_fuzz: $*" >&2; exit 1; }
-
-mode=$1 fuzz_source=$2
-shift 2
-library_sources=()
-while [ $# -gt 0 ] && [ "$1" != "--" ]; do
-  case $1 in *.cc) library_sources+=("$1") ;; esac
-  shift
-done
-[ $# -gt 0 ] && shift
-fuzzer_args=("$@")
-[ -f "$fuzz_source" ] || die "$fuzz_source not found (run me through bazel)"
-
-# ---- Compiler: Debian's clang-14 with compiler-rt's libFuzzer ----
-cxx=""
-for candidate in clang++-14 clang++; do
-  if command -v "$candidate" >/dev/null; then cxx=$(command -v "$candidate"); break; fi
-done
-[ -n "$cxx" ] || die "clang++ not found: apt-get install clang-14 libclang-rt-14-dev (tools/setup.sh does)"
-runtime="$("$cxx" -print-resource-dir)/lib/linux/libclang_rt.fuzzer-x86_64.a"
-[ -f "$runtime" ] || die "libFuzzer runtime $runtime missing: apt-get install libclang-rt-14-dev (tools/setup.sh does)"
-for symbolizer in llvm-symbolizer-14 llvm-symbolizer /usr/lib/llvm-14/bin/llvm-symbolizer; do
-  if command -v "$symbolizer" >/dev/null; then
-    export ASAN_SYMBOLIZER_PATH; ASAN_SYMBOLIZER_PATH=$(command -v "$symbolizer"); break
-  fi
-done
-if [ -z "${ASAN_SYMBOLIZER_PATH:-}" ]; then  # llvm-14 not installed: binutils
-  export ASAN_OPTIONS="allow_addr2line=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
-fi
-export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
-
-if [ "$mode" = --test ]; then
-  work="${TEST_TMPDIR:?}/ext2_fuzz"
-  artifacts="${TEST_UNDECLARED_OUTPUTS_DIR:-$work}"
-else
-  work="${EXT2_FUZZ_DIR:-${TMPDIR:-/tmp}/uk_ext2_fuzz}"
-  artifacts="$work/crashes"
-fi
-mkdir -p "$work/corpus" "$artifacts"
-fuzzer="$work/ext2_fuzz"
-
-echo "ext2_fuzz: compiling with $cxx into $fuzzer"
-"$cxx" -std=c++20 -g -O1 -fno-omit-frame-pointer \
-  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-  -I. "$fuzz_source" "${library_sources[@]}" -o "$fuzzer"
+fuzz_flags=(-max_len=1048576 -timeout=20 -rss_limit_mb=2560)
+# The seed check mounts every image and walks it: none may fail to mount.
+seed_check_env=(EXT2_FUZZ_REQUIRE_MOUNT=1)
+seed_check_failure="a seed image failed to mount or crashed the walk"
 
 # ---- Seed corpus: tiny images of a tree that has a bit of everything ----
 make_seeds() {
@@ -111,35 +71,4 @@ make_seeds() {
   rm -rf "$src"
 }
 
-common_flags=(-max_len=1048576 -timeout=20 -rss_limit_mb=2560 -print_final_stats=1
-              "-artifact_prefix=$artifacts/")
-
-if [ "$mode" = --test ]; then
-  make_seeds "$work/seeds"
-  echo "ext2_fuzz: seeds: $(ls "$work/seeds" | tr '\n' ' ')"
-  # Every seed must mount and walk cleanly before mutations start.
-  if ! EXT2_FUZZ_REQUIRE_MOUNT=1 "$fuzzer" "$work/seeds"/*.img > "$work/seeds.log" 2>&1; then
-    cat "$work/seeds.log" >&2
-    die "a seed image failed to mount or crashed the walk (see above)"
-  fi
-  echo "ext2_fuzz: every seed mounts and walks cleanly; fuzzing for ${EXT2_FUZZ_SECONDS:-45} s"
-  "$fuzzer" "${common_flags[@]}" -max_total_time="${EXT2_FUZZ_SECONDS:-45}" \
-    "${fuzzer_args[@]}" "$work/corpus" "$work/seeds"
-  exit
-fi
-
-# --run: inputs named on the command line are relative to where bazel ran.
-inputs=0
-for i in "${!fuzzer_args[@]}"; do
-  arg=${fuzzer_args[$i]}
-  if [ "${arg#-}" = "$arg" ]; then
-    inputs=1
-    case $arg in /*) ;; *) fuzzer_args[$i]="${BUILD_WORKING_DIRECTORY:-$PWD}/$arg" ;; esac
-  fi
-done
-if [ $inputs = 1 ]; then
-  exec "$fuzzer" "${common_flags[@]}" "${fuzzer_args[@]}"
-fi
-[ -d "$work/seeds" ] || make_seeds "$work/seeds"
-echo "ext2_fuzz: corpus $work/corpus, crashes go to $artifacts/"
-exec "$fuzzer" "${common_flags[@]}" "${fuzzer_args[@]}" "$work/corpus" "$work/seeds"
+libfuzzer_main "$@"

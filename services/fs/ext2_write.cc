@@ -50,6 +50,21 @@ Result<uint32_t> Ext2::LookupParent(std::string_view path,
   return parent;
 }
 
+// The inode `path` names (into `child`), its parent directory (returned) and
+// its last component (into `name`): what Unlink and Rmdir start from.
+Result<uint32_t> Ext2::LookupChild(std::string_view path,
+                                   std::string_view* name,
+                                   bool allow_trailing_slash, Inode* child) {
+  Result<uint32_t> parent = LookupParent(path, name, allow_trailing_slash);
+  if (!parent.ok()) return parent;
+  Inode dir;
+  if (Error e = ReadInode(parent.value(), &dir); e != Error::kOk) return e;
+  Result<uint32_t> number = FindInDirectory(dir, *name);
+  if (!number.ok()) return number.error();
+  if (Error e = ReadInode(number.value(), child); e != Error::kOk) return e;
+  return parent;
+}
+
 Error Ext2::AdjustLinks(uint32_t number, int delta) {
   Inode inode;
   if (Error e = ReadInode(number, &inode); e != Error::kOk) return e;
@@ -290,38 +305,28 @@ Error Ext2::Truncate(uint32_t number, uint64_t size) {
 Error Ext2::Unlink(std::string_view path) {
   if (Error e = BeginWrite(); e != Error::kOk) return e;
   std::string_view name;
-  Result<uint32_t> parent = LookupParent(path, &name, false);
-  if (!parent.ok()) return parent.error();
-  Inode dir;
-  if (Error e = ReadInode(parent.value(), &dir); e != Error::kOk) return e;
-  Result<uint32_t> child = FindInDirectory(dir, name);
-  if (!child.ok()) return child.error();
   Inode inode;
-  if (Error e = ReadInode(child.value(), &inode); e != Error::kOk) return e;
+  Result<uint32_t> parent = LookupChild(path, &name, false, &inode);
+  if (!parent.ok()) return parent.error();
   if (inode.Type() == FileType::kDirectory) return Error::kIsDirectory;
   Error e = RemoveEntry(parent.value(), name);
-  if (e == Error::kOk) e = DropLink(child.value());
+  if (e == Error::kOk) e = DropLink(inode.number);
   return FinishWrite(e);
 }
 
 Error Ext2::Rmdir(std::string_view path) {
   if (Error e = BeginWrite(); e != Error::kOk) return e;
   std::string_view name;
-  Result<uint32_t> parent = LookupParent(path, &name, true);
-  if (!parent.ok()) return parent.error();
-  Inode dir;
-  if (Error e = ReadInode(parent.value(), &dir); e != Error::kOk) return e;
-  Result<uint32_t> child = FindInDirectory(dir, name);
-  if (!child.ok()) return child.error();
   Inode inode;
-  if (Error e = ReadInode(child.value(), &inode); e != Error::kOk) return e;
+  Result<uint32_t> parent = LookupChild(path, &name, true, &inode);
+  if (!parent.ok()) return parent.error();
   if (inode.Type() != FileType::kDirectory) return Error::kNotDirectory;
   Result<bool> empty = IsEmptyDirectory(inode);
   if (!empty.ok()) return empty.error();
   if (!empty.value()) return Error::kNotEmpty;
   Error e = RemoveEntry(parent.value(), name);
   if (e == Error::kOk) e = AdjustLinks(parent.value(), -1);  // its ".."
-  if (e == Error::kOk) e = DropLink(child.value());
+  if (e == Error::kOk) e = DropLink(inode.number);
   return FinishWrite(e);
 }
 

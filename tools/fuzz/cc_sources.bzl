@@ -1,8 +1,8 @@
 """cc_sources: the .cc and .h files of cc_library targets, for tools that
-compile them outside Bazel's C++ toolchain (ext2_fuzz.sh builds the reader
-with clang's libFuzzer; the toolchain here is gcc).
+compile them outside Bazel's C++ toolchain (libfuzzer_target in fuzz.bzl
+builds a library with clang's libFuzzer; the toolchain here is gcc).
 
-    cc_sources(name = "ext2_sources", deps = [":ext2"])
+    cc_sources(name = "ext2_fuzz_sources", deps = [":ext2"])
 
 An aspect walks `deps` transitively, so a file added to the library is
 picked up without editing this list. Only this workspace's files are
