@@ -77,13 +77,7 @@ int AppMain() {
 
   // DHCP takes a few round trips; the listener works before it is done,
   // but the address is worth printing.
-  sched::Scheduler& scheduler = sched::Scheduler::Current();
-  uint32_t ip = 0;
-  for (int i = 0; i < 200 && ip == 0; ++i) {
-    const net::Result<net::Info> info = server->client.GetInfo();
-    if (info.ok()) ip = info.value().ip;
-    if (ip == 0) scheduler.SleepFor(50 * 1000000);
-  }
+  const uint32_t ip = server->client.WaitForAddress(10000);
   const net::Result<uint32_t> listener = server->client.Listen(kEchoPort, 256);
   if (!listener.ok()) {
     Print("echo: cannot listen on port %u: %s\n", kEchoPort, net::ErrorName(listener.error()));

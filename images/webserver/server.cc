@@ -14,12 +14,7 @@ Server::Server(const ServerConfig& config)
 bool Server::Listen() {
   // DHCP takes a few round trips; listening works before it is done, but
   // the address is worth printing.
-  uint32_t ip = 0;
-  for (int i = 0; i < 200 && ip == 0; ++i) {
-    const net::Result<net::Info> info = net_.GetInfo();
-    if (info.ok()) ip = info.value().ip;
-    if (ip == 0) sched::Scheduler::Current().SleepFor(50 * 1000000);
-  }
+  const uint32_t ip = net_.WaitForAddress(10000);
   const net::Result<uint32_t> listener = net_.Listen(config_.port, 512);
   if (!listener.ok()) {
     Print("webserver: cannot listen on port %u: %s\n", config_.port,

@@ -105,19 +105,26 @@ FsReply FsService::Execute(const FsRequest& request) {
   const std::string_view path2 = PathAt(request.address2, request.length2);
   if (IsWrite(request.op)) UpdateClock();
 
-  // Operations on an open file first: they all start from its inode.
+  // Operations on an open file first: they start from its handle, and the
+  // reading ones from its inode (write, truncate and close need only the
+  // number).
   OpenFile* file = nullptr;
   Inode inode;
   switch (request.op) {
-    case FsOp::kClose:
     case FsOp::kRead:
     case FsOp::kFstat:
     case FsOp::kReadDir:
+    case FsOp::kClose:
     case FsOp::kWrite:
     case FsOp::kTruncate: {
       file = Find(request.handle);
       if (file == nullptr) return Status(Error::kBadHandle);
-      if (const Error e = ext2_.ReadInode(file->inode, &inode); e != Error::kOk) return Status(e);
+      const bool reads = request.op == FsOp::kRead || request.op == FsOp::kFstat ||
+                         request.op == FsOp::kReadDir;
+      if (const Error e = reads ? ext2_.ReadInode(file->inode, &inode) : Error::kOk;
+          e != Error::kOk) {
+        return Status(e);
+      }
       break;
     }
     default:

@@ -1,5 +1,6 @@
 #include "services/net/net_client.h"
 
+#include "kernel/sched/scheduler.h"
 #include "services/call.h"
 
 namespace uk::net {
@@ -70,6 +71,16 @@ Result<Info> NetClient::GetInfo() {
   const NetReply reply = Call({.op = NetOp::kInfo});
   if (reply.error != Error::kOk) return reply.error;
   return Info{reply.ip, static_cast<uint32_t>(reply.value), static_cast<uint32_t>(reply.value2)};
+}
+
+uint32_t NetClient::WaitForAddress(uint64_t timeout_ms) {
+  constexpr uint64_t kStepMs = 50;
+  for (uint64_t waited = 0;; waited += kStepMs) {
+    const Result<Info> info = GetInfo();
+    if (info.ok() && info.value().ip != 0) return info.value().ip;
+    if (waited >= timeout_ms) return 0;
+    sched::Scheduler::Current().SleepFor(kStepMs * 1000000);
+  }
 }
 
 const char* FormatIp(uint32_t ip, char (&out)[16]) {

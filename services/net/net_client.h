@@ -47,6 +47,9 @@ class NetClient {
   Error Shutdown(uint32_t socket, uint32_t how);
   Error Close(uint32_t socket);
   Result<Info> GetInfo();
+  // The interface's address once it has one (DHCP takes a few round trips),
+  // asking every 50 ms for at most `timeout_ms`; 0 if none came.
+  uint32_t WaitForAddress(uint64_t timeout_ms);
 
  private:
   NetReply Call(const NetRequest& request);

@@ -131,7 +131,7 @@ bool BlockDriver::Transfer(fs::IoRequest* requests, size_t count) {
       continue;
     }
     if (in_flight == kMaxInFlight || queue_->free_descriptors() < request.segment_count + 2) {
-      RunBatch(requests, in_flight);
+      RunBatch(in_flight);
       in_flight = 0;
     }
     RequestHeader& header = headers_[in_flight];
@@ -147,7 +147,7 @@ bool BlockDriver::Transfer(fs::IoRequest* requests, size_t count) {
     queue_->Add(segments, static_cast<uint16_t>(request.segment_count + 2), in_flight);
     ++in_flight;
   }
-  RunBatch(requests, in_flight);
+  RunBatch(in_flight);
   bool all_ok = true;
   for (size_t i = 0; i < count; ++i) all_ok &= requests[i].ok;
   return all_ok;
@@ -161,11 +161,11 @@ bool BlockDriver::Flush() {
   const Segment segments[2] = {{arch::VirtToPhys(&header), 16, false},
                                {arch::VirtToPhys(&header.status), 1, true}};
   queue_->Add(segments, 2, 0);
-  RunBatch(&request, 1);
+  RunBatch(1);
   return request.ok;
 }
 
-void BlockDriver::RunBatch(fs::IoRequest*, uint32_t count) {
+void BlockDriver::RunBatch(uint32_t count) {
   if (count == 0) return;
   if (queue_->Publish()) {
     transport_.Notify(0);

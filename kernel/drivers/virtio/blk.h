@@ -58,8 +58,9 @@ class BlockDriver final : public fs::SectorDevice, public sched::WaitSource {
 
   BlockDriver() = default;
   bool Init(const pci::Device& device);
-  // Submits requests[0..count) (count <= kMaxInFlight) and waits for them.
-  void RunBatch(fs::IoRequest* requests, uint32_t count);
+  // Publishes the `count` requests added with headers_[0..count) and waits
+  // until all have completed.
+  void RunBatch(uint32_t count);
   static void OnInterrupt(arch::TrapFrame& frame);
 
   PciTransport transport_;
