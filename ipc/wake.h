@@ -30,7 +30,11 @@
 // exchange makes exactly one producer send a wakeup per announcement.
 // ipc/handshake_model_test.cc checks this exhaustively on an x86-TSO model,
 // and shows that dropping either fence, the re-check or the claim loses a
-// wakeup.
+// wakeup. It and ipc/handshake.pml also model interrupts on the consumer's
+// core, taken before any step and while halted: each handler sets a pending
+// flag that the loop clears at the start of a pass and the re-check reads,
+// and the older order without that flag is shown to lose an interrupt taken
+// between ArmDeadline and the announce.
 //
 // Why no wakeup goes to a running consumer: the producer wakes only after
 // seeing kHaltAnnounced. The one exception is the race where the consumer's

@@ -15,11 +15,23 @@ struct PendingCall {
   PendingCall* next;
 };
 
+// A reply waiting for room in its ring (Reply never blocks).
+struct QueuedReply {
+  Address to;
+  ipc::Message message;
+  QueuedReply* next;
+};
+
 // Per core, touched only by that core's threads.
 struct alignas(ipc::kFalseSharingRange) CoreCalls {
   PendingCall* pending = nullptr;
   uint64_t next_request_id = 1;
   ipc::StatCounter stale_replies;
+  // The outbox: FIFO, sent by its thread while it is non-empty.
+  QueuedReply* outbox_head = nullptr;
+  QueuedReply* outbox_tail = nullptr;
+  bool outbox_thread_running = false;
+  ipc::StatCounter queued_replies;
 };
 CoreCalls core_calls[sched::kMaxCores];
 
@@ -60,11 +72,56 @@ SendStatus Call(Address to, ipc::Message& message, uint64_t timeout_ns) {
   return SendStatus::kOk;  // DeliverReply unlinked it
 }
 
+namespace {
+
+constexpr uint64_t kFirstOutboxBackoffNs = 1'000;
+constexpr uint64_t kMaxOutboxBackoffNs = 1'000'000;
+
+// Sends the outbox in order as rings drain, sleeping with a growing backoff
+// while the head's ring is full; exits when the outbox is empty.
+void SendOutbox(void* arg) {
+  CoreCalls& calls = *static_cast<CoreCalls*>(arg);
+  uint64_t backoff = kFirstOutboxBackoffNs;
+  while (QueuedReply* head = calls.outbox_head) {
+    if (TrySend(head->to, head->message) == SendStatus::kWouldBlock) {
+      Scheduler::Current().SleepFor(backoff);
+      if (backoff < kMaxOutboxBackoffNs) backoff *= 2;
+      continue;
+    }
+    backoff = kFirstOutboxBackoffNs;  // sent, or nobody there any more: dropped
+    calls.outbox_head = head->next;
+    if (calls.outbox_head == nullptr) calls.outbox_tail = nullptr;
+    delete head;
+  }
+  calls.outbox_thread_running = false;
+}
+
+}  // namespace
+
 SendStatus Reply(const ipc::Message& request, ipc::Message reply) {
   reply.header.request_id = request.header.request_id;
   reply.header.flags = ipc::kFlagReply;
-  return Send(Address::Unpack(request.header.source), reply);
+  const Address to = Address::Unpack(request.header.source);
+  CoreCalls& calls = core_calls[Scheduler::Current().core()];
+  if (calls.outbox_head == nullptr) {  // otherwise queue behind: replies keep their order
+    const SendStatus status = TrySend(to, reply);
+    if (status != SendStatus::kWouldBlock) return status;
+  } else if (Lookup(to) == nullptr) {
+    return SendStatus::kNoService;
+  }
+  auto* queued = new QueuedReply{to, reply, nullptr};
+  if (calls.outbox_tail != nullptr) calls.outbox_tail->next = queued;
+  else calls.outbox_head = queued;
+  calls.outbox_tail = queued;
+  ++calls.queued_replies;
+  if (!calls.outbox_thread_running) {
+    calls.outbox_thread_running = true;
+    Scheduler::Current().Spawn(&SendOutbox, &calls, "outbox", sched::Joinable::kNo);
+  }
+  return SendStatus::kOk;
 }
+
+uint64_t QueuedReplies(uint32_t core) { return core_calls[core].queued_replies.Get(); }
 
 bool DeliverReply(const ipc::Message& reply) {
   CoreCalls& calls = core_calls[Scheduler::Current().core()];

@@ -11,6 +11,15 @@
 //
 // The pending calls of a core live on their callers' stacks, in a list only
 // that core touches.
+//
+// Reply() never blocks. A handler that blocked on a full ring would stop
+// draining its own inbox while it waits, and two handlers replying to each
+// other's cores through full rings would wait for each other forever. So a
+// reply that finds its ring full goes to the core's outbox, in order, and a
+// short-lived thread ("outbox") sends the queue as the rings drain, then
+// exits. The outbox is bounded by the calls outstanding against this core's
+// services: each caller waits for one reply. Requests (Call, Send) may still
+// block; no service handler makes one, so waits cannot form a cycle.
 
 #include <cstdint>
 
@@ -26,7 +35,12 @@ inline constexpr uint64_t kNoTimeout = UINT64_MAX;
 SendStatus Call(Address to, ipc::Message& message, uint64_t timeout_ns = kNoTimeout);
 
 // From a handler: sends `reply` to whoever sent `request`, with its id.
+// Never blocks (see above): kOk once it is sent or queued, kNoService if
+// nothing is at the reply address.
 SendStatus Reply(const ipc::Message& request, ipc::Message reply);
+
+// Replies queued in this core's outbox since boot (its rings were full).
+uint64_t QueuedReplies(uint32_t core);
 
 // For the sched service: completes the pending call `reply` answers.
 // Returns false for a stale or unknown reply.

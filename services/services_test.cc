@@ -148,5 +148,52 @@ TEST(ServicesTest, FullRingBlocksTheSenderUntilTheConsumerCatchesUp) {
   EXPECT_EQ(service->handled(), 10 * kInboxSlots);
 }
 
+// Two cores ping each other's sched service from many threads at once, so
+// each core's ring to the other fills with its own pings while its sched
+// service wants to put replies into that same ring. A reply that blocked on
+// the full ring would stop its service draining, and the two services would
+// wait for each other forever; replies go to the outbox instead.
+TEST(ServicesTest, RepliesNeverDeadlockOnFullRings) {
+  constexpr int kPingersPerCore = 4 * kInboxSlots;
+  constexpr uint64_t kGiveUpNs = 20'000'000'000;  // a deadlock, not slowness
+  Machine machine(2);
+  static std::atomic<int> answered{0}, unanswered{0};
+  answered = 0;
+  unanswered = 0;
+  auto pinger = [](void* other_core) {
+    if (Ping(static_cast<uint32_t>(reinterpret_cast<uintptr_t>(other_core)), kGiveUpNs)) {
+      ++answered;
+    } else {
+      ++unanswered;
+    }
+  };
+  machine.Run([&] {
+    // Core 1's pingers are spawned by a thread on core 1 (SpawnOn of each
+    // would make core 0 wait for every spawn).
+    RemoteThread spawner = SpawnOn(
+        1,
+        [](void* fn) {
+          for (int i = 0; i < kPingersPerCore; ++i) {
+            Scheduler::Current().Spawn(reinterpret_cast<sched::ThreadEntry>(fn),
+                                       reinterpret_cast<void*>(uintptr_t{0}), "pinger",
+                                       sched::Joinable::kNo);
+          }
+        },
+        reinterpret_cast<void*>(+pinger), "spawner");
+    for (int i = 0; i < kPingersPerCore; ++i) {
+      Scheduler::Current().Spawn(pinger, reinterpret_cast<void*>(uintptr_t{1}), "pinger",
+                                 sched::Joinable::kNo);
+    }
+    ASSERT_TRUE(Join(spawner));
+    while (answered.load() + unanswered.load() < 2 * kPingersPerCore) {
+      Scheduler::Current().SleepFor(1'000'000);
+    }
+  });
+  EXPECT_EQ(unanswered.load(), 0);
+  EXPECT_EQ(answered.load(), 2 * kPingersPerCore);
+  // The situation did arise: some replies found their ring full.
+  EXPECT_GT(QueuedReplies(0) + QueuedReplies(1), 0u);
+}
+
 }  // namespace
 }  // namespace uk::svc

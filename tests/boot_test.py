@@ -1,6 +1,7 @@
 """Boots //images:hello and //tests:fault under QEMU and checks the output."""
 
 import os
+import re
 import unittest
 
 from tests.qemu_boot import EXIT_PANIC, boot
@@ -44,6 +45,17 @@ class HelloTest(unittest.TestCase):
             self.assertIn("KVM", err)
             self.assertEqual(len([l for l in out.splitlines() if l.startswith("hello from")]), 2)
 
+    def test_a_long_sleep_costs_one_timer_interrupt(self):
+        # 9 s is more than twice the range the count-down timer had at
+        # divide-by-1 (2^32 ns), where it fired three times for this sleep.
+        status, out, err = boot("images/hello", "--smp=1", "--sleep_ms=9000")
+        self.assertEqual(status, 0, "stdout:\n%s\nstderr:\n%s" % (out, err))
+        self.assertIn("hello: slept 9000 ms", out)
+        counters = re.search(r"^cpu0: .*\| irq wake \d+ timer (\d+) \| timer writes (\d+) \|", out, re.M)
+        self.assertIsNotNone(counters, out)
+        self.assertEqual(int(counters.group(1)), 1, counters.group(0))
+        self.assertEqual(int(counters.group(2)), 1, counters.group(0))
+
     def test_unknown_runner_flag_shape_is_refused(self):
         status, _, err = boot("images/hello", "stray")
         self.assertEqual(status, 2)
@@ -78,6 +90,22 @@ class FaultTest(unittest.TestCase):
 
     def test_invalid_opcode(self):
         self.check_panic("opcode", r"invalid opcode \(vector 6", r"ExecuteInvalidOpcode")
+
+    def test_stack_overflow_faults_on_the_guard_page(self):
+        # A thread recurses until it runs off its 32 KiB stack: the first
+        # write below it hits the guard page, and the page fault (on its own
+        # IST stack) says whose stack it was, instead of the canary check
+        # finding out later or memory below being overwritten.
+        recurse = r"uk::\(anonymous namespace\)::Recurse\(unsigned long\)( \[clone [^]]+\])?"
+        out = self.check_panic(
+            "stack",
+            r"KERNEL PANIC on cpu 0: stack overflow in thread 'stack-hog' \(id \d+, cpu 0\): "
+            r"page fault \(vector 14",
+            r"faulting address 0x[0-9a-f]+ \(page not present, write, data\)",
+            r"\d+ bytes below the 32 KiB stack 0x[0-9a-f]+-0x[0-9a-f]+, in its guard",
+            r"<%s\+0x" % recurse,
+            r"backtrace:\n(  0x[0-9a-f]+  %s\+0x[0-9a-f]+\n){3}" % recurse)
+        self.assertNotIn("overflowed its stack", out)  # the guard caught it, not the canary
 
 
 if __name__ == "__main__":

@@ -14,7 +14,8 @@ SAMPLES = 10
 CHECK = 50
 ROW = re.compile(r"^ringbench: +(\d+) (us|ms) (\w+) +(\d+) +(\d+) +[\d.]+ +[\d.]+ +(\d+) +(\d+)$",
                  re.M)
-CORE = re.compile(r"^cpu(\d+): .*\| halts (\d+) .*\| irq wake (\d+) timer (\d+) \| wakeups sent (\d+) "
+CORE = re.compile(r"^cpu(\d+): .*\| halts (\d+) .*\| irq wake (\d+) timer (\d+) \| "
+                  r"timer writes \d+ \| wakeups sent (\d+) "
                   r"suppressed (\d+) \| msgs out (\d+) ", re.M)
 SERVICE = re.compile(r"^cpu(\d+)   (\w+): handled (\d+);(.*)$", re.M)
 FROM = re.compile(r" from cpu(\d+) (\d+) \(high-water (\d+)\)")

@@ -3,10 +3,15 @@
 // per-core runtime: threads are created on other cores by messages to their
 // sched services, and joining is a request that is answered when the thread
 // exits. No core spins while it waits.
+//
+// `--sleep_ms=N`: afterwards core 0's thread sleeps N ms before powering
+// off, which shows what a long sleep costs (the counters printed at exit:
+// one timer interrupt and one timer write however long the sleep).
 
 #include <cstdint>
 
 #include "kernel/core/app.h"
+#include "kernel/core/boot_info.h"
 #include "kernel/core/log.h"
 #include "kernel/sched/scheduler.h"
 #include "services/sched/sched_service.h"
@@ -31,6 +36,16 @@ int AppMain() {
     if (!svc::Join(threads[core])) ++failed;
   }
   delete[] threads;
+  bool malformed = false;
+  const uint64_t sleep_ms = KernelCommandLine().GetNumber("sleep_ms", 0, &malformed);
+  if (malformed) {
+    Print("hello: sleep_ms must be a number of milliseconds\n");
+    return 2;
+  }
+  if (sleep_ms > 0) {
+    sched::Scheduler::Current().SleepFor(sleep_ms * 1'000'000);
+    Print("hello: slept %lu ms\n", sleep_ms);
+  }
   return failed == 0 ? 0 : 1;
 }
 

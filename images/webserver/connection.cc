@@ -239,7 +239,7 @@ void Serve(Server& server, Server::Connection& connection) {
           connection.socket,
           {reinterpret_cast<uint8_t*>(state->request) + state->have, kRequestBytes - state->have});
       if (!n.ok() || n.value() == 0) break;  // closed, reset, or cut off by the watchdog
-      if (state->have == 0) connection.request_started_ms = NowMs();
+      if (state->have == 0) server.RequestStarted(&connection);
       connection.last_activity_ms = NowMs();
       state->have += n.value();
       continue;
@@ -256,7 +256,8 @@ void Serve(Server& server, Server::Connection& connection) {
     // The next pipelined request, if any, moves to the front.
     std::copy(state->request + parsed.consumed, state->request + state->have, state->request);
     state->have -= parsed.consumed;
-    connection.request_started_ms = state->have > 0 ? NowMs() : 0;
+    if (state->have > 0) server.RequestStarted(&connection);
+    else connection.request_started_ms = 0;
     if (!outcome.keep_open || !request.keep_alive || connection.timed_out) break;
   }
   delete state;

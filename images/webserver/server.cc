@@ -67,8 +67,23 @@ void Server::Register(Connection* c) {
   if (connections_ != nullptr) connections_->prev = c;
   connections_ = c;
   ++open_;
-  // The watchdog parks while there is nothing to watch.
-  if (open_ == 1) sched::Scheduler::Current().Unpark(watchdog_);
+  DeadlineMayBeEarlier(*c);  // always, if the watchdog is parked with nothing to watch
+}
+
+void Server::RequestStarted(Connection* c) {
+  c->request_started_ms = NowMs();
+  DeadlineMayBeEarlier(*c);  // 10 s from now may come before an idle 30 s
+}
+
+uint64_t Server::Deadline(const Connection& c) const {
+  return c.request_started_ms != 0 ? c.request_started_ms + config_.request_timeout_ms
+                                   : c.last_activity_ms + config_.idle_timeout_ms;
+}
+
+void Server::DeadlineMayBeEarlier(const Connection& c) {
+  // Deadlines that move later (activity on a connection) need nothing: the
+  // watchdog wakes at the old one, finds it not due and sleeps on.
+  if (Deadline(c) < watchdog_deadline_ms_) sched::Scheduler::Current().Unpark(watchdog_);
 }
 
 void Server::Unregister(Connection* c) {
@@ -76,42 +91,54 @@ void Server::Unregister(Connection* c) {
   else connections_ = c->next;
   if (c->next != nullptr) c->next->prev = c->prev;
   --open_;
+  // The last one gone: the watchdog re-parks with no deadline, rather than
+  // wake for a connection that is no more. (With others open it may still
+  // wake once for a deadline that moved or left: at most one per deadline.)
+  if (open_ == 0 && watchdog_deadline_ms_ != 0 && watchdog_deadline_ms_ != UINT64_MAX) {
+    sched::Scheduler::Current().Unpark(watchdog_);
+  }
 }
 
-// Once a second while connections are open: a connection idle past the
-// keep-alive timeout, or whose request has been arriving for too long (a
-// slowloris client), is shut down; its thread's blocked read then returns
-// end-of-stream and the thread closes it. With no connection the watchdog
-// parks, so an idle server arms no timer.
+// Sleeps until the earliest deadline of the open connections: a connection
+// idle past the keep-alive timeout, or whose request has been arriving for
+// too long (a slowloris client), is shut down; its thread's blocked read
+// then returns end-of-stream and the thread closes it. With no connection
+// the watchdog parks with no deadline, so an idle server arms no timer; a
+// connection that opens, or starts a request, unparks it if its deadline
+// comes first (DeadlineMayBeEarlier).
 void Server::Watchdog(void* arg) {
   auto& self = *static_cast<Server*>(arg);
   sched::Scheduler& scheduler = sched::Scheduler::Current();
   for (;;) {
-    if (self.open_ == 0) {
-      scheduler.Park();
-      continue;
-    }
-    scheduler.SleepFor(1000 * 1000000ull);
     // Pick first, then shut down: each Shutdown is a call that lets the
     // connection threads run, and they may leave the list meanwhile. A
     // stale handle is refused by the net service (kBadHandle), harmlessly.
     constexpr int kBatch = 64;
     uint32_t expired[kBatch];
     int count = 0;
+    uint64_t next = UINT64_MAX;
     const uint64_t now = NowMs();
     for (Connection* c = self.connections_; c != nullptr && count < kBatch; c = c->next) {
-      if (c->timed_out) continue;
-      const bool slow = c->request_started_ms != 0 &&
-                        now > c->request_started_ms + self.config_.request_timeout_ms;
-      const bool idle = c->request_started_ms == 0 &&
-                        now > c->last_activity_ms + self.config_.idle_timeout_ms;
-      if (!slow && !idle) continue;
+      if (c->timed_out) continue;  // its thread is closing it
+      const uint64_t deadline = self.Deadline(*c);
+      if (now < deadline) {
+        next = deadline < next ? deadline : next;
+        continue;
+      }
       c->timed_out = true;
       expired[count++] = c->socket;
     }
-    for (int i = 0; i < count; ++i) {
-      (void)self.net_.Shutdown(expired[i], net::kShutdownRead | net::kShutdownWrite);
+    if (count > 0) {
+      for (int i = 0; i < count; ++i) {
+        (void)self.net_.Shutdown(expired[i], net::kShutdownRead | net::kShutdownWrite);
+      }
+      continue;  // the list may have changed meanwhile: look again
     }
+    // Nothing runs between the scan and the park (cooperative threads), so
+    // a deadline set after the scan sees watchdog_deadline_ms_ and unparks.
+    self.watchdog_deadline_ms_ = next;
+    scheduler.Park(next == UINT64_MAX ? sched::SleepQueue::kNever : next * 1000000);
+    self.watchdog_deadline_ms_ = 0;  // awake: it scans before sleeping again
   }
 }
 

@@ -11,6 +11,8 @@
 //
 // Limits (ServerConfig) bound the request line, headers, connections and
 // time: past them a client gets 4xx/503 and is closed, and others go on.
+// The watchdog that enforces the time limits sleeps until the earliest
+// connection's deadline, and with no connection arms no timer at all.
 
 #include <cstdint>
 
@@ -65,6 +67,9 @@ class Server {
   };
   void Register(Connection* connection);
   void Unregister(Connection* connection);
+  // A request began arriving on `connection` (its first bytes, or a
+  // pipelined one already buffered): the 10 s limit starts.
+  void RequestStarted(Connection* connection);
   uint32_t open_connections() const { return open_; }
   uint64_t served() const { return served_; }
   void CountRequest() { ++served_; }
@@ -72,6 +77,11 @@ class Server {
  private:
   static void Watchdog(void* self);
   static void ServeThread(void* connection);
+  // When `connection` times out (ms since boot): its request's limit while
+  // one arrives, else the keep-alive limit.
+  uint64_t Deadline(const Connection& connection) const;
+  // A deadline may now come before the watchdog's: wake it to look again.
+  void DeadlineMayBeEarlier(const Connection& connection);
 
   const ServerConfig config_;
   net::NetClient net_;
@@ -83,6 +93,7 @@ class Server {
   uint32_t open_ = 0;
   uint64_t served_ = 0;
   sched::Thread* watchdog_ = nullptr;
+  uint64_t watchdog_deadline_ms_ = 0;  // what it sleeps until; UINT64_MAX: none; 0: awake
 };
 
 }  // namespace uk::web

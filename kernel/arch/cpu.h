@@ -93,6 +93,21 @@ inline uint64_t ReadCr3() {
   return v;
 }
 
+// Moves to the stack that ends at `top` (16-byte aligned) and calls
+// `function` there, with rbp = 0 so backtraces end at it. The current stack
+// is abandoned.
+[[noreturn]] inline void CallOnStack(uintptr_t top, void (*function)()) {
+  asm volatile(
+      "movq %0, %%rsp\n"
+      "xorl %%ebp, %%ebp\n"
+      "callq *%1\n"
+      "ud2\n"
+      :
+      : "r"(top), "r"(function)
+      : "memory");
+  __builtin_unreachable();
+}
+
 inline uintptr_t FramePointer() {
   return reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
 }

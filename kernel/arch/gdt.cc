@@ -8,7 +8,21 @@ struct __attribute__((packed)) DescriptorPointer {
   uint64_t base;
 };
 
+// IST slots 1 to kIstPageFault, for the bootstrap core's first milliseconds.
+constexpr uint8_t kIstSlotsInUse = kIstPageFault;
+constexpr uint64_t kEarlyIstStackSize = 8192;
+alignas(16) uint8_t early_ist_stacks[kIstSlotsInUse][kEarlyIstStackSize];
+
 }  // namespace
+
+void SetInterruptStack(CpuTables& t, uint8_t ist, uintptr_t top) { t.tss.ist[ist - 1] = top; }
+
+void UseEarlyInterruptStacks(CpuTables& t) {
+  for (uint8_t ist = 1; ist <= kIstSlotsInUse; ++ist) {
+    SetInterruptStack(t, ist,
+                      reinterpret_cast<uintptr_t>(early_ist_stacks[ist - 1] + kEarlyIstStackSize));
+  }
+}
 
 void LoadCpuTables(CpuTables& t) {
   t.gdt[0] = 0;
@@ -19,10 +33,6 @@ void LoadCpuTables(CpuTables& t) {
   t.gdt[3] = (limit & 0xffff) | ((tss & 0xffffff) << 16) | (0x89ull << 40) |  // available TSS
              (((limit >> 16) & 0xf) << 48) | (((tss >> 24) & 0xff) << 56);
   t.gdt[4] = tss >> 32;
-  t.tss = Tss{};
-  t.tss.ist[kIstDoubleFault - 1] =
-      reinterpret_cast<uint64_t>(t.double_fault_stack + sizeof(t.double_fault_stack));
-  t.tss.ist[kIstNmi - 1] = reinterpret_cast<uint64_t>(t.nmi_stack + sizeof(t.nmi_stack));
   t.tss.iomap_base = sizeof(Tss);  // no I/O permission bitmap
 
   DescriptorPointer pointer{sizeof(t.gdt) - 1, reinterpret_cast<uint64_t>(t.gdt)};

@@ -11,16 +11,20 @@ namespace {
 // Register offsets in the xAPIC MMIO page; x2APIC MSR = 0x800 + offset / 16.
 constexpr uint32_t kId = 0x20, kTaskPriority = 0x80, kEoi = 0xb0, kSpurious = 0xf0,
                    kIcrLow = 0x300, kIcrHigh = 0x310, kLvtTimer = 0x320, kLvtLint0 = 0x350,
+                   kLvtLint1 = 0x360,
                    kTimerInitial = 0x380, kTimerCurrent = 0x390, kTimerDivide = 0x3e0;
 constexpr uint32_t kIcrPending = 1u << 12, kIcrAssert = 1u << 14;
 constexpr uint32_t kDeliveryNmi = 4u << 8, kDeliveryInit = 5u << 8, kDeliveryStartup = 6u << 8;
 constexpr uint32_t kAllExcludingSelf = 3u << 18;
 constexpr uint32_t kLvtMasked = 1u << 16;
+constexpr uint32_t kLvtTscDeadline = 2u << 17;  // timer mode bits 18:17
+constexpr uint32_t kMsrTscDeadline = 0x6e0;
 
 bool x2apic = false;
 bool ready = false;
 volatile uint32_t* mmio = nullptr;
 uint64_t timer_hz = 0;
+bool tsc_deadline = false;  // CPUID.01H:ECX[24]; chosen once on the bootstrap core
 
 uint32_t Read(uint32_t reg) {
   if (x2apic) return static_cast<uint32_t>(ReadMsr(0x800 + reg / 16));
@@ -32,9 +36,23 @@ void Write(uint32_t reg, uint32_t value) {
   else mmio[reg / 4] = value;
 }
 
+// Makes every earlier store globally visible before the x2APIC ICR write
+// that follows, so the core an IPI wakes sees what was published for it (a
+// message in a ring, `all_cores_up` at boot, the panic flag before the stop
+// NMI). In x2APIC mode a WRMSR to an APIC register is not serializing: per
+// the Intel SDM (Vol. 3A, "MSR Access in x2APIC Mode"), it "may complete
+// before all preceding stores are globally visible". MFENCE drains the
+// stores; WRMSR is not a memory access, so MFENCE alone does not hold it
+// back, and the LFENCE keeps it from executing before the MFENCE has
+// completed. Linux does the same (weak_wrmsr_fence). The xAPIC path needs
+// nothing: its ICR is uncached MMIO, which is not reordered with earlier
+// stores. Verified only by reading: QEMU's TCG here has no x2APIC.
+inline void FenceBeforeX2ApicIcrWrite() { asm volatile("mfence; lfence" ::: "memory"); }
+
 void SendCommand(uint32_t apic_id, uint32_t low) {
   InterruptGuard interrupts_off;  // the two xAPIC writes must not interleave
   if (x2apic) {
+    FenceBeforeX2ApicIcrWrite();
     WriteMsr(0x800 + kIcrLow / 16, (uint64_t{apic_id} << 32) | low);
     return;
   }
@@ -53,8 +71,16 @@ void EnableOnThisCore() {
   Write(kTaskPriority, 0);
   Write(kSpurious, 0x100 | kSpuriousVector);  // software enable
   Write(kLvtTimer, kLvtMasked | kTimerVector);
-  Write(kTimerDivide, 0xb);                   // divide by 1
+  // Divide by 128: ~8 MHz under QEMU (its APIC clock is 1 GHz), 128 ns
+  // resolution and a range of ~9 minutes per count-down, so a sleep rarely
+  // needs a chain of arms (at divide-by-1 the range is ~4.3 s).
+  Write(kTimerDivide, 0xa);
   Write(kLvtLint0, kLvtMasked);               // no legacy PIC interrupts (ExtINT)
+  // LINT1 is the NMI pin on PCs (QEMU's MADT says so; its monitor `nmi` and
+  // a hypervisor's watchdog arrive there). Firmware programs it on the boot
+  // core only, INIT resets it to masked: program it on every core, so a
+  // stray NMI reaches the kernel's handler (counted and logged) everywhere.
+  Write(kLvtLint1, kDeliveryNmi);
 }
 
 // The BIOS leaves the 8259 PIC delivering the PIT's IRQ 0 at vector 8, which
@@ -70,6 +96,7 @@ void MaskLegacyPic() {
 
 void InitLocalApic(uint64_t mmio_phys) {
   x2apic = (Cpuid(1).ecx & (1u << 21)) != 0;
+  tsc_deadline = (Cpuid(1).ecx & (1u << 24)) != 0;
   mmio = PhysToVirt<volatile uint32_t>(mmio_phys);
   MaskLegacyPic();
   EnableOnThisCore();
@@ -96,6 +123,7 @@ void SendStartupIpi(uint32_t apic_id, uint8_t page) {
 }
 
 void CalibrateLocalApicTimer() {
+  if (tsc_deadline) return;  // deadlines are TSC values: nothing to measure
   constexpr uint64_t kWindowNs = 10'000'000;
   Write(kLvtTimer, kLvtMasked | kTimerVector);
   Write(kTimerInitial, 0xffffffff);
@@ -105,18 +133,43 @@ void CalibrateLocalApicTimer() {
   timer_hz = uint64_t{elapsed} * 1'000'000'000 / kWindowNs;
 }
 
-uint64_t LocalApicTimerHz() { return timer_hz; }
+bool TimerUsesTscDeadline() { return tsc_deadline; }
 
-void ArmTimer(uint64_t ns) {
-  if (ns == 0 || timer_hz == 0) {
-    Write(kTimerInitial, 0);
+void InitTimerOnThisCore() {
+  if (tsc_deadline) {
+    Write(kLvtTimer, kLvtTscDeadline | kTimerVector);
+    // In xAPIC mode the LVT write is MMIO and the deadline a WRMSR, which
+    // may pass it (SDM Vol. 3A, "TSC-Deadline Mode"): fence once, here.
+    asm volatile("mfence" ::: "memory");
+  } else {
+    Write(kLvtTimer, kTimerVector);  // one-shot, unmasked; idle until a count is written
+  }
+}
+
+void ArmTimerAt(uint64_t deadline_ns) {
+  if (tsc_deadline) {
+    // Absolute, in the kernel's own clock: it cannot fire before the TSC
+    // says the deadline passed. 0 would disarm: the earliest is 1.
+    const uint64_t target = TscAtNanosecondsSinceBoot(deadline_ns);
+    WriteMsr(kMsrTscDeadline, target == 0 ? 1 : target);
     return;
   }
-  uint64_t ticks = ns * (timer_hz / 1000) / 1'000'000;
-  if (ticks == 0) ticks = 1;
+  // Count-down fallback: a relative count in timer ticks, rounded up so it
+  // does not fire before the deadline, and at most 2^32 - 1 ticks (~9
+  // minutes at QEMU's 8 MHz). A later deadline fires at the end of the range and the
+  // scheduler arms the rest (one more write per ~9 minutes of sleep).
+  const uint64_t now = NanosecondsSinceBoot();
+  const uint64_t ns = deadline_ns > now ? deadline_ns - now : 0;
+  const uint64_t max_ns = timer_hz == 0 ? 0 : 0xffffffffull * 1'000'000'000 / timer_hz;
+  uint64_t ticks = 0xffffffff;
+  if (ns < max_ns) ticks = (ns * timer_hz + 999'999'999) / 1'000'000'000 + 1;  // ns * hz < 2^64 here
   if (ticks > 0xffffffff) ticks = 0xffffffff;
-  Write(kLvtTimer, kTimerVector);  // one-shot, unmasked
   Write(kTimerInitial, static_cast<uint32_t>(ticks));
+}
+
+void DisarmTimer() {
+  if (tsc_deadline) WriteMsr(kMsrTscDeadline, 0);
+  else Write(kTimerInitial, 0);
 }
 
 }  // namespace uk::arch

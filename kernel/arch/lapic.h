@@ -25,9 +25,17 @@ void SendNmiToOthers();
 void SendInitIpi(uint32_t apic_id);
 void SendStartupIpi(uint32_t apic_id, uint8_t page);
 
-// One-shot timer: fires kTimerVector once after `ns`; 0 disarms it.
-void CalibrateLocalApicTimer();
-void ArmTimer(uint64_t ns);
-uint64_t LocalApicTimerHz();
+// The core's one-shot timer (kTimerVector). TSC-deadline mode where CPUID
+// offers it (QEMU's -cpu max, KVM): one WRMSR of an absolute TSC value per
+// arm, so it cannot fire before the kernel's clock reaches the deadline.
+// Otherwise the count-down timer, calibrated against the TSC: one write per
+// arm, a deadline beyond its range (~9 minutes under QEMU) fires at the
+// range's end and the caller arms the rest. Every arm or disarm is one register write (a VM exit
+// under KVM); callers count them.
+void CalibrateLocalApicTimer();  // bootstrap core; a no-op with TSC-deadline
+void InitTimerOnThisCore();      // every core, after calibration: the timer's mode
+bool TimerUsesTscDeadline();
+void ArmTimerAt(uint64_t deadline_ns);  // nanoseconds since boot (NanosecondsSinceBoot)
+void DisarmTimer();
 
 }  // namespace uk::arch

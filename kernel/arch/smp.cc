@@ -8,6 +8,7 @@
 #include "kernel/arch/percpu.h"
 #include "kernel/arch/tsc.h"
 #include "kernel/core/log.h"
+#include "kernel/core/stacks.h"
 
 extern "C" const char ap_trampoline_start[];
 extern "C" const char ap_trampoline_end[];
@@ -21,7 +22,6 @@ namespace uk::arch {
 namespace {
 
 constexpr uint64_t kApTrampolinePhys = 0x8000;
-constexpr uint64_t kApStackSize = 64 * 1024;
 constexpr uint64_t kApTimeoutNs = 1'000'000'000;
 
 // Mirrors the parameter block at the end of boot/ap_trampoline.S.
@@ -40,9 +40,8 @@ bool StartOne(uint32_t index, uint32_t apic_id, ApTrampolineParams* params) {
   PerCpu* cpu = AllocatePerCpu(index);
   cpu->index = index;
   cpu->apic_id = apic_id;
-  auto* stack = new uint8_t[kApStackSize];
   params->cr3 = ReadCr3();
-  params->stack = reinterpret_cast<uint64_t>(stack + kApStackSize);
+  params->stack = AllocateCpuStacks(*cpu);  // boot stack; also its TSS's IST stacks
   params->entry = reinterpret_cast<uint64_t>(&ApMain);
   params->argument = reinterpret_cast<uint64_t>(cpu);
   ap_online.store(false, std::memory_order_relaxed);

@@ -1,6 +1,8 @@
 #pragma once
 // Traps (exceptions) and interrupts. Exceptions are fatal: they produce a
-// panic report. Interrupt vectors at or above kFirstInterruptVector are
+// panic report. NMIs are not: the one a panicking core sends stops this
+// core, and any other (a watchdog, a monitor's `nmi`) is logged, counted and
+// survived. Interrupt vectors at or above kFirstInterruptVector are
 // dispatched to the handler registered for them; the local APIC gets its EOI
 // after the handler returns.
 
@@ -19,6 +21,7 @@ static_assert(sizeof(TrapFrame) == 22 * 8);
 
 inline constexpr uint8_t kFirstInterruptVector = 32;
 inline constexpr uint8_t kNmiVector = 2;
+inline constexpr uint8_t kDoubleFaultVector = 8;
 inline constexpr uint8_t kPageFaultVector = 14;
 
 // Interrupt vectors the kernel uses. Higher vectors have higher priority in
@@ -40,6 +43,10 @@ void LoadInterruptTable();
 void SetInterruptHandler(uint8_t vector, InterruptHandler handler);
 
 const char* ExceptionName(uint64_t vector);
+
+// NMIs core `cpu_index` has taken and survived (every one but the panic
+// stop). Any core may read it.
+uint32_t IgnoredNmiCount(uint32_t cpu_index);
 
 extern "C" char trap_stubs[];
 

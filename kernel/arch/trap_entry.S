@@ -5,7 +5,7 @@
  * then trap_common saves the general registers in the order of
  * uk::arch::TrapFrame and calls uk::arch::HandleTrap(TrapFrame*).
  * Everything runs in ring 0, so no swapgs and no stack switch except the
- * IST stacks for double fault and NMI.
+ * IST stacks for double fault, NMI and page fault.
  */
 
   .altmacro

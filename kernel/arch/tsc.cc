@@ -58,6 +58,13 @@ uint64_t NanosecondsToTsc(uint64_t ns) {
   return ns / 1000000000 * tsc_hz + ns % 1000000000 * tsc_hz / 1000000000;
 }
 
+uint64_t TscAtNanosecondsSinceBoot(uint64_t ns) {
+  // ns / 1e9 * tsc_hz overflows only for deadlines centuries away.
+  const uint64_t seconds = ns / 1000000000;
+  if (tsc_hz != 0 && seconds > (~uint64_t{0} - boot_tsc) / tsc_hz / 2) return ~uint64_t{0};
+  return boot_tsc + NanosecondsToTsc(ns);
+}
+
 uint64_t NanosecondsSinceBoot() {
   return tsc_hz == 0 ? 0 : TscToNanoseconds(ReadTsc() - boot_tsc);
 }

@@ -12,6 +12,9 @@ uint64_t TscHz();
 uint64_t TscToNanoseconds(uint64_t ticks);
 uint64_t NanosecondsToTsc(uint64_t ns);
 uint64_t NanosecondsSinceBoot();  // 0 until CalibrateTsc has run
+// The TSC value at `ns` since boot (the inverse of NanosecondsSinceBoot),
+// saturating at 2^64 - 1 for deadlines beyond the counter's range.
+uint64_t TscAtNanosecondsSinceBoot(uint64_t ns);
 
 // Busy-waits with `pause` for a short, bounded time (boot-time delays only).
 void SpinDelayNanoseconds(uint64_t ns);

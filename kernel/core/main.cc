@@ -1,8 +1,9 @@
 // Kernel start-up, in the order things become available:
 //   serial -> per-CPU block, GDT, IDT -> C++ constructors -> boot info and
-//   command line -> page allocator, heap -> TSC -> ACPI, local APIC ->
-//   application processors -> every core's scheduler (per_core.h), and the
-//   application as the first thread on core 0.
+//   command line -> page allocator, heap -> guarded boot and interrupt
+//   stacks (stacks.h) -> TSC -> ACPI, local APIC -> application processors
+//   -> every core's scheduler (per_core.h), and the application as the first
+//   thread on core 0.
 
 #include <atomic>
 
@@ -21,6 +22,7 @@
 #include "kernel/core/page_allocator.h"
 #include "kernel/core/panic.h"
 #include "kernel/core/per_core.h"
+#include "kernel/core/stacks.h"
 #include "kernel/core/wait.h"
 #include "kernel/drivers/serial.h"
 
@@ -58,6 +60,8 @@ void InitThisCore(arch::PerCpu& cpu) {
   arch::LoadInterruptTable();
 }
 
+[[noreturn]] void ContinueBoot();
+
 }  // namespace
 
 const CommandLine& KernelCommandLine() { return boot_info.command_line; }
@@ -68,6 +72,7 @@ void BootMain(uint64_t start_info_phys) {
   arch::InstallPerCpu(bsp, 0, 0);
   serial::Init();
   arch::InitInterrupts();
+  arch::UseEarlyInterruptStacks(bsp.tables);
   InitThisCore(bsp);
   RunGlobalConstructors();
 
@@ -81,6 +86,16 @@ void BootMain(uint64_t start_info_phys) {
   }
   InitPageAllocator(boot_info, arch::VirtToPhys(__kernel_end));
   InitHeap();
+  // Leave the unguarded .bss stacks: from here on this core runs on stacks
+  // with guard pages (the IST slots switch at the next interrupt).
+  arch::CallOnStack(AllocateCpuStacks(bsp), &ContinueBoot);
+}
+
+namespace {
+
+// The rest of BootMain, on the bootstrap core's guarded boot stack.
+void ContinueBoot() {
+  arch::PerCpu& bsp = arch::CurrentCpu();
   arch::CalibrateTsc();
 
   if (!arch::FindCpus(boot_info.rsdp_phys, &topology)) {
@@ -97,9 +112,11 @@ void BootMain(uint64_t start_info_phys) {
 
   uint32_t online = arch::StartApplicationProcessors(topology);
   arch::SetCpuCount(online);
-  Log(LogLevel::kInfo, "%u cpus, %lu MiB free, tsc %lu MHz, %s, boot took %lu us", online,
-      FreePageCount() * arch::kPageSize >> 20, arch::TscHz() / 1000000,
-      arch::LocalApicIsX2Apic() ? "x2apic" : "xapic", arch::NanosecondsSinceBoot() / 1000);
+  Log(LogLevel::kInfo, "%u cpus, %lu MiB free, tsc %lu MHz, %s, %s timer, boot took %lu us",
+      online, FreePageCount() * arch::kPageSize >> 20, arch::TscHz() / 1000000,
+      arch::LocalApicIsX2Apic() ? "x2apic" : "xapic",
+      arch::TimerUsesTscDeadline() ? "tsc-deadline" : "one-shot",
+      arch::NanosecondsSinceBoot() / 1000);
   PrepareCores(online);
   all_cores_up.store(true, std::memory_order_release);
   for (uint32_t i = 1; i < online; ++i) {
@@ -107,6 +124,8 @@ void BootMain(uint64_t start_info_phys) {
   }
   RunCore(0);
 }
+
+}  // namespace
 
 // Entered from boot/ap_trampoline.S on the stack the bootstrap core gave us.
 void ApMain(arch::PerCpu* cpu) {

@@ -5,12 +5,14 @@
 
 #include "kernel/arch/cpu.h"
 #include "kernel/arch/lapic.h"
+#include "kernel/arch/page_table.h"
 #include "kernel/arch/paging.h"
 #include "kernel/arch/percpu.h"
 #include "kernel/arch/power.h"
 #include "kernel/arch/trap.h"
 #include "kernel/core/format.h"
 #include "kernel/core/log.h"
+#include "kernel/core/stacks.h"
 #include "kernel/core/symbols.h"
 
 namespace uk {
@@ -39,13 +41,18 @@ void PrintSymbolized(uint64_t address) {
   }
 }
 
-bool IsKernelAddress(uint64_t address) { return address >= arch::kDirectMapBase; }
+// A frame the backtrace may read: a kernel address whose two words are
+// mapped (after a stack overflow, rbp may point into the guard).
+bool IsReadableFrame(uint64_t rbp) {
+  return rbp >= arch::kDirectMapBase && rbp % 8 == 0 && arch::IsMapped(rbp) &&
+         arch::IsMapped(rbp + 8);
+}
 
 // Follows the frame-pointer chain (the kernel is built with
 // -fno-omit-frame-pointer; the boot code ends the chain with rbp = 0).
 void PrintBacktrace(uint64_t rbp) {
   PrintForPanic("backtrace:\n");
-  for (int i = 0; i < kMaxFrames && rbp != 0 && IsKernelAddress(rbp) && rbp % 8 == 0; ++i) {
+  for (int i = 0; i < kMaxFrames && rbp != 0 && IsReadableFrame(rbp); ++i) {
     auto* frame = reinterpret_cast<const uint64_t*>(rbp);
     uint64_t return_address = frame[1];
     if (return_address == 0) break;
@@ -81,13 +88,34 @@ void CheckFailed(const char* file, int line, const char* condition) {
 
 void PanicFromTrap(const arch::TrapFrame& f) {
   EnterPanic();
-  PrintForPanic("\nKERNEL PANIC on cpu %u: %s (vector %lu, error code 0x%lx)\n",
-                arch::CurrentCpuIndex(), arch::ExceptionName(f.vector), f.vector, f.error_code);
+  // A page fault in the guard below a stack is that stack overflowing
+  // (kernel/core/stacks.h); this handler runs on its own IST stack. A double
+  // fault with CR2 in a guard is the same overflow, if the page fault could
+  // not be delivered (every page fault panics, so CR2 is not stale).
+  StackInfo stack;
+  const bool overflow =
+      (f.vector == arch::kPageFaultVector || f.vector == arch::kDoubleFaultVector) &&
+      FindStackGuard(arch::ReadCr2(), &stack);
+  if (overflow) {
+    char owner[128];
+    FormatStackOwner(stack, owner, sizeof(owner));
+    PrintForPanic(
+        "\nKERNEL PANIC on cpu %u: stack overflow in %s: %s (vector %lu, error code 0x%lx)\n",
+        arch::CurrentCpuIndex(), owner, arch::ExceptionName(f.vector), f.vector, f.error_code);
+  } else {
+    PrintForPanic("\nKERNEL PANIC on cpu %u: %s (vector %lu, error code 0x%lx)\n",
+                  arch::CurrentCpuIndex(), arch::ExceptionName(f.vector), f.vector, f.error_code);
+  }
   if (f.vector == arch::kPageFaultVector) {
     uint64_t e = f.error_code;
     PrintForPanic("  faulting address %p (%s, %s, %s)\n", reinterpret_cast<void*>(arch::ReadCr2()),
                   (e & 1) ? "protection violation" : "page not present",
                   (e & 2) ? "write" : "read", (e & 16) ? "instruction fetch" : "data");
+  }
+  if (overflow) {
+    PrintForPanic("  %lu bytes below the %lu KiB stack %p-%p, in its guard\n",
+                  stack.bottom - arch::ReadCr2(), (stack.top - stack.bottom) / 1024,
+                  reinterpret_cast<void*>(stack.bottom), reinterpret_cast<void*>(stack.top));
   }
   PrintForPanic("  rip %p", reinterpret_cast<void*>(f.rip));
   SymbolMatch at = LookupSymbol(f.rip);

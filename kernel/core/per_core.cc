@@ -13,6 +13,7 @@
 #include "kernel/core/format.h"
 #include "kernel/core/log.h"
 #include "kernel/core/panic.h"
+#include "kernel/core/stacks.h"
 #include "kernel/core/wait.h"
 #include "kernel/sched/scheduler.h"
 #include "services/sched/sched_service.h"
@@ -32,16 +33,20 @@ class KernelPlatform final : public sched::Platform {
   uint64_t Cycles() override { return arch::ReadTsc(); }
   void Pause() override { arch::Pause(); }
 
+  // One register write per change of deadline, none if the timer already
+  // counts down to it; each write is counted (under KVM it is a VM exit, the
+  // cost the seeds count per transaction). A deadline too far away for the
+  // count-down timer fires early; TimerFired() then forgets it and the next
+  // halt arms the rest.
   void ArmDeadline(uint64_t deadline_ns) override {
+    if (deadline_ns == armed_deadline_) return;
     if (deadline_ns == SleepQueue::kNever) {
-      if (armed_deadline_ != SleepQueue::kNever) arch::ArmTimer(0);
-      armed_deadline_ = SleepQueue::kNever;
-      return;
+      arch::DisarmTimer();
+    } else {
+      arch::ArmTimerAt(deadline_ns);
     }
-    if (deadline_ns == armed_deadline_) return;  // already counting down
-    const uint64_t now = NowNs();
-    arch::ArmTimer(deadline_ns > now ? deadline_ns - now : 1);
     armed_deadline_ = deadline_ns;
+    ++Scheduler::Current().counters().timer_writes;
   }
 
   // The check of `state` and the halt are atomic with respect to the wake
@@ -61,6 +66,9 @@ class KernelPlatform final : public sched::Platform {
   }
 
   void Wake(ipc::WakeWord& word) override { arch::SendIpi(word.target, arch::kWakeVector); }
+
+  void* AllocateStack(size_t size) override { return AllocateThreadStack(size); }
+  void FreeStack(void* stack, size_t size) override { FreeThreadStack(stack, size); }
 
   void TimerFired() { armed_deadline_ = SleepQueue::kNever; }
 
@@ -115,6 +123,7 @@ void PrepareCores(uint32_t count) {
 
 void RunCore(uint32_t index) {
   Scheduler& sched = Scheduler::ForCore(index);
+  arch::InitTimerOnThisCore();
   arch::EnableInterrupts();
   svc::StartSchedService();
   const uint32_t cores = Scheduler::CoreCount();
@@ -144,14 +153,16 @@ size_t FormatCoreCounters(uint32_t core, char* out, size_t size) {
   const uint64_t busy = total > poll + halt ? total - poll - halt : 0;
   return Format(out, size,
                 "cpu%u: busy %lu.%lu%% poll %lu.%lu%% halt %lu.%lu%% | halts %lu (aborted %lu) "
-                "poll-hits %lu window %lu us (%s)%s | irq wake %lu timer %lu | wakeups sent %lu "
+                "poll-hits %lu window %lu us (%s)%s | irq wake %lu timer %lu | timer writes %lu | "
+                "wakeups sent %lu "
                 "suppressed %lu | msgs out %lu ring-full %lu | switches %lu",
                 core, Percent10(busy, total) / 10, Percent10(busy, total) % 10,
                 Percent10(poll, total) / 10, Percent10(poll, total) % 10,
                 Percent10(halt, total) / 10, Percent10(halt, total) % 10, c.sleeper.sleeps.Get(),
                 c.sleeper.aborted.Get(), c.poll_hits.Get(), s.halt_poll().window_ns() / 1000,
                 sched::IdlePolicyName(s.idle_policy()), halting_since != 0 ? " halted now" : "",
-                c.wake_interrupts.Get(), c.timer_interrupts.Get(), c.waker.wakeups_sent.Get(),
+                c.wake_interrupts.Get(), c.timer_interrupts.Get(), c.timer_writes.Get(),
+                c.waker.wakeups_sent.Get(),
                 c.waker.wakeups_suppressed.Get(), c.messages_out.Get(), c.ring_full.Get(),
                 c.context_switches.Get());
 }

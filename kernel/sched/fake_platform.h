@@ -24,6 +24,14 @@ class FakePlatform : public Platform {
   void ArmDeadline(uint64_t deadline_ns) override;
   bool SleepUntilWoken(ipc::WakeWord& word) override;
   void Wake(ipc::WakeWord& word) override { ++wakes_; (void)word; }
+  void* AllocateStack(size_t size) override {
+    ++stacks_in_use_;
+    return MapGuardedStack(size);
+  }
+  void FreeStack(void* stack, size_t size) override {
+    --stacks_in_use_;
+    UnmapGuardedStack(stack, size);
+  }
 
   // Runs `event` when the clock reaches `at_ns`.
   void At(uint64_t at_ns, std::function<void()> event);
@@ -33,6 +41,7 @@ class FakePlatform : public Platform {
   uint64_t wakes() const { return wakes_; }
   uint64_t armed_deadline() const { return armed_deadline_; }
   uint64_t halts_forever() const { return halts_forever_; }
+  int64_t stacks_in_use() const { return stacks_in_use_; }
 
  private:
   void RunDueEvents();
@@ -42,6 +51,7 @@ class FakePlatform : public Platform {
   uint64_t halts_ = 0;
   uint64_t wakes_ = 0;
   uint64_t halts_forever_ = 0;
+  int64_t stacks_in_use_ = 0;
   std::multimap<uint64_t, std::function<void()>> events_;
 };
 

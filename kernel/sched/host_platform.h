@@ -19,6 +19,8 @@ class HostPlatform : public Platform {
   void ArmDeadline(uint64_t deadline_ns) override { deadline_ns_ = deadline_ns; }
   bool SleepUntilWoken(ipc::WakeWord& word) override;
   void Wake(ipc::WakeWord& word) override;
+  void* AllocateStack(size_t size) override { return MapGuardedStack(size); }
+  void FreeStack(void* stack, size_t size) override { UnmapGuardedStack(stack, size); }
 
  private:
   uint64_t deadline_ns_ = SleepQueue::kNever;

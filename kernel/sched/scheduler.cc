@@ -70,7 +70,8 @@ Thread* Scheduler::Spawn(ThreadEntry entry, void* arg, const char* name,
   t->entry = entry;
   t->arg = arg;
   t->stack_size = stack_size;
-  t->stack = new std::byte[stack_size];
+  t->stack = static_cast<std::byte*>(platform_.AllocateStack(stack_size));
+  if (t->stack == nullptr) SchedulerFatal("no thread stack: out of memory, or too large");
   __builtin_memcpy(t->stack, &kStackCanary, sizeof(kStackCanary));
   t->saved_rsp = PrepareContext(t->stack, stack_size, &Scheduler::ThreadMain, t);
   if (joinable == Joinable::kYes) {
@@ -180,9 +181,16 @@ bool Scheduler::WakeIfHalted(Scheduler& target) {
 }
 
 void Scheduler::InterruptWake() {
-  // Relaxed: the interrupt already ended (or will end) any `hlt`; this store
-  // only stops a halt that was announced but not yet executed, and the
-  // platform's SleepUntilWoken reads the word with interrupts off.
+  // An interrupt is an event like a message in a ring: the loop clears the
+  // flag at the start of every pass and the idle re-check (HasWork) reads
+  // it, so an interrupt that lands anywhere in the idle sequence, even
+  // before the announcement that would overwrite the store below, cancels
+  // the halt. Relaxed: the flag is written and read on this core only (an
+  // interrupt sees its core's earlier stores in program order).
+  interrupt_pending_.store(true, std::memory_order_relaxed);
+  // Stops a halt that was announced but not yet executed; the platform's
+  // SleepUntilWoken reads the word with interrupts off. The interrupt itself
+  // already ended (or will end) any `hlt`.
   wake_word_.state.store(ipc::kRunning, std::memory_order_relaxed);
 }
 
@@ -211,7 +219,7 @@ void Scheduler::CheckStack(const Thread& t) const {
 
 void Scheduler::Reap(Thread* t) {
   // The thread no longer runs on its stack: the loop switched away from it.
-  delete[] t->stack;
+  platform_.FreeStack(t->stack, t->stack_size);
   t->stack = nullptr;
   --threads_;
   if (t->joinable == Joinable::kNo) delete t;
@@ -222,6 +230,9 @@ void Scheduler::Reap(Thread* t) {
 void Scheduler::Run() {
   counters_.start_cycles.Set(platform_.Cycles());
   for (;;) {
+    // Before looking for work: an interrupt from here on is seen by this
+    // pass or by the idle re-check (ipc/handshake_model_test.cc proves it).
+    interrupt_pending_.store(false, std::memory_order_relaxed);
     WakeDueSleepers();
     WakeReadyWaiters();
     if (Thread* t = run_queue_.PopFront()) {
@@ -264,6 +275,7 @@ void Scheduler::WakeReadyWaiters() {
 
 bool Scheduler::HasWork() {
   if (!run_queue_.empty()) return true;
+  if (interrupt_pending_.load(std::memory_order_relaxed)) return true;
   if (!sleepers_.empty() && sleepers_.NextDeadline() <= platform_.NowNs()) return true;
   for (Thread* t = waiters_.front(); t != nullptr; t = t->next) {
     if (t->waiting_on->Ready()) return true;
@@ -294,10 +306,14 @@ bool Scheduler::PollFor(uint64_t start_ns, uint64_t budget_ns) {
 
 // Nothing is runnable. Poll for the planned window; if nothing arrives,
 // halt through the handshake of ipc/wake.h, whose re-check is HasWork():
-// every ring a thread waits on, every deadline, the run queue. Interrupts
-// that matter (timer, device) call InterruptWake(), which cancels an
-// announced halt, so an interrupt between the re-check and `hlt` is not
-// lost either.
+// every ring a thread waits on, every deadline, the run queue, and whether
+// an interrupt came since this pass of the loop began. Interrupts that
+// matter (timer, device, wake IPI) call InterruptWake(), which sets that
+// flag and cancels an announced halt, so an interrupt is not lost wherever
+// it lands: before the announcement (the flag), between the re-check and
+// `hlt` (the word). The timer is armed before the announcement; an
+// interrupt that disarms it in between (TimerFired) makes the re-check
+// cancel, and the next Idle() arms it again.
 void Scheduler::Idle() {
   const uint64_t start_cycles = platform_.Cycles();
   const uint64_t start_ns = platform_.NowNs();

@@ -53,7 +53,7 @@ class WaitSource {
 };
 
 // The per-core hardware seam. Kernel: TSC, LAPIC timer, `sti; hlt`, IPIs
-// (kernel/sched/kernel_platform.cc). Host tests: a fake clock.
+// (KernelPlatform in kernel/core/per_core.cc). Host tests: a fake clock.
 class Platform {
  public:
   virtual uint64_t NowNs() = 0;
@@ -65,6 +65,12 @@ class Platform {
   // The ipc::WaitSeam operations (see ipc/wake.h for the contract).
   virtual bool SleepUntilWoken(ipc::WakeWord& word) = 0;
   virtual void Wake(ipc::WakeWord& word) = 0;
+  // A thread's stack: `size` bytes with an unmapped guard page below, so an
+  // overflow faults at once (kernel: kernel/core/stacks.h; host: mmap).
+  // nullptr if out of memory or too large for the platform (kernel: more
+  // than 252 KiB). FreeStack gets back what AllocateStack gave.
+  virtual void* AllocateStack(size_t size) = 0;
+  virtual void FreeStack(void* stack, size_t size) = 0;
 
  protected:
   ~Platform() = default;
@@ -80,6 +86,7 @@ struct CoreCounters {
   ipc::StatCounter context_switches;
   ipc::StatCounter wake_interrupts;   // wake IPIs received
   ipc::StatCounter timer_interrupts;  // one-shot deadlines that fired
+  ipc::StatCounter timer_writes;      // timer programming (arm or disarm): a VM exit each under KVM
   ipc::StatCounter messages_out;      // messages this core put in rings
   ipc::StatCounter ring_full;         // sends that found the ring full
   ipc::WakerCounters waker;           // wakeups sent / suppressed (as producer)
@@ -171,6 +178,8 @@ class Scheduler {
   HaltPollWindow window_;
   IdlePolicy policy_ = IdlePolicy::kAdaptive;
   bool congested_ = false;
+  // An interrupt came since the loop's current pass began (InterruptWake).
+  std::atomic<bool> interrupt_pending_{false};
   // Host tests only; -1 = run forever. Atomic: set from another thread.
   std::atomic<int64_t> stop_at_threads_{-1};
 

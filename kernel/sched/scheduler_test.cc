@@ -1,5 +1,9 @@
 #include "kernel/sched/scheduler.h"
 
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -211,6 +215,20 @@ TEST_F(SchedulerTest, CongestionKeepsTheCoreFromHalting) {
   EXPECT_EQ(platform_.halts(), 0u);
 }
 
+TEST_F(SchedulerTest, StacksComeFromThePlatformAndGoBackWhenThreadsExit) {
+  auto worker = [] { Scheduler::Current().Yield(); };
+  auto main = [&] {
+    Thread* t = Scheduler::Current().Spawn(
+        [](void* fn) { (*static_cast<decltype(worker)*>(fn))(); }, &worker, "worker");
+    EXPECT_EQ(platform_.stacks_in_use(), 2);
+    Scheduler::Current().Join(t);
+  };
+  Go(&main, "main");
+  EXPECT_EQ(platform_.stacks_in_use(), 1);
+  RunToCompletion();
+  EXPECT_EQ(platform_.stacks_in_use(), 0);
+}
+
 TEST_F(SchedulerTest, InterruptWakeCancelsAnAnnouncedHalt) {
   sched_.wake_word().state.store(ipc::kHaltAnnounced);
   sched_.InterruptWake();
@@ -227,6 +245,46 @@ TEST_F(SchedulerDeathTest, StackOverflowIsReported) {
   };
   Go(&smash, "smash");
   EXPECT_DEATH(RunToCompletion(), "overflowed its stack");
+}
+
+// The guard page of the thread that overflows, for the SIGSEGV handler.
+uintptr_t guard_begin = 0, guard_end = 0;
+volatile int recursion_limit = 1 << 30;
+
+void ReportGuardFault(int, siginfo_t* info, void*) {
+  const auto address = reinterpret_cast<uintptr_t>(info->si_addr);
+  const bool in_guard = address >= guard_begin && address < guard_end;
+  const char* message = in_guard ? "SIGSEGV in the guard page\n" : "SIGSEGV elsewhere\n";
+  [[maybe_unused]] const ssize_t written = write(STDERR_FILENO, message, std::strlen(message));
+  _exit(in_guard ? 3 : 4);
+}
+
+[[gnu::noinline]] int Recurse(int depth) {
+  volatile char frame[512];
+  frame[0] = static_cast<char>(depth);
+  if (depth >= recursion_limit) return frame[0];
+  return Recurse(depth + 1) + frame[0];
+}
+
+TEST_F(SchedulerDeathTest, StackOverflowFaultsOnTheGuardPageAtOnce) {
+  auto overflow = [] { Recurse(0); };
+  auto run = [&] {
+    // The handler needs a stack of its own: the thread's is used up.
+    static char signal_stack[64 * 1024];
+    stack_t alternate{};
+    alternate.ss_sp = signal_stack;
+    alternate.ss_size = sizeof(signal_stack);
+    sigaltstack(&alternate, nullptr);
+    struct sigaction action {};
+    action.sa_sigaction = &ReportGuardFault;
+    action.sa_flags = SA_SIGINFO | SA_ONSTACK;
+    sigaction(SIGSEGV, &action, nullptr);
+    Thread* t = Go(&overflow, "overflow");
+    guard_end = reinterpret_cast<uintptr_t>(t->stack);
+    guard_begin = guard_end - static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+    RunToCompletion();
+  };
+  EXPECT_EXIT(run(), ::testing::ExitedWithCode(3), "SIGSEGV in the guard page");
 }
 
 }  // namespace

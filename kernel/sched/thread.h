@@ -45,8 +45,10 @@ struct Thread {
 };
 
 // Written at the lowest word of every stack and checked when the thread
-// switches out: a thread that ran past its stack is reported, not silently
-// corrupting the heap. (There are no guard pages yet; see docs/sched.md.)
+// switches out. The guard page below the stack (Platform::AllocateStack)
+// makes an overflow fault as it happens; the canary stays as a second check
+// for what the guard cannot see: a stack size that is not a multiple of the
+// page size (the slack below the canary is mapped), or a stray write.
 inline constexpr uint64_t kStackCanary = 0x57ac6b0770c0ffeeull;
 
 // Intrusive FIFO of threads linked through Thread::next.

@@ -92,6 +92,12 @@ void BlockCache::DropClean() {
   }
 }
 
+bool BlockCache::IsRetired(const void* data) const {
+  const auto* byte = static_cast<const uint8_t*>(data);
+  if (byte < pages_ || byte >= Data(slot_count_)) return false;
+  return slots_[(byte - pages_) / kPageSize].retired;
+}
+
 uint32_t BlockCache::Get(uint64_t page, Fill fill) {
   uint32_t slot = Find(page);
   if (slot != kNone) {
@@ -126,7 +132,7 @@ uint32_t BlockCache::Get(uint64_t page, Fill fill) {
   ++stats_.read_requests;
   if (!device_.Transfer(&request, 1)) {
     ++stats_.io_errors;
-    for (uint32_t i = 0; i < count; ++i) Remove(claimed[i]);
+    for (uint32_t i = 0; i < count; ++i) Discard(claimed[i], request.result);
     next_sequential_ = kEmpty;
     return kNone;
   }
@@ -145,6 +151,7 @@ uint32_t BlockCache::Find(uint64_t page) const {
 uint32_t BlockCache::Claim(uint64_t page) {
   if (free_head_ == kNone) {
     const uint32_t victim = lru_tail_;
+    if (victim == kNone) return kNone;  // every slot retired (a device that timed out)
     if (slots_[victim].dirty && !WriteBack(&victim, 1)) return kNone;
     Remove(victim);  // onto the free list
   }
@@ -167,7 +174,13 @@ bool BlockCache::WriteBack(const uint32_t* slots, uint32_t count) {
   device_.Transfer(requests, count);
   bool all_ok = true;
   for (uint32_t i = 0; i < count; ++i) {
-    if (!requests[i].ok) {
+    if (requests[i].result == IoResult::kTimedOut) {
+      all_ok = false;
+      ++stats_.io_errors;
+      Retire(slots[i]);  // the device may still read it: it must not change
+      continue;
+    }
+    if (!requests[i].ok()) {
       all_ok = false;
       ++stats_.io_errors;
       continue;  // stays dirty; the next Flush tries again
@@ -194,15 +207,32 @@ void BlockCache::Insert(uint32_t slot, uint64_t page) {
 }
 
 void BlockCache::Remove(uint32_t slot) {
+  Unindex(slot);
+  Slot& s = slots_[slot];
+  s = Slot{};
+  s.hash_next = free_head_;
+  free_head_ = slot;
+}
+
+void BlockCache::Retire(uint32_t slot) {
+  Unindex(slot);
+  slots_[slot] = Slot{};
+  slots_[slot].retired = true;
+  ++stats_.retired_pages;
+}
+
+void BlockCache::Discard(uint32_t slot, IoResult result) {
+  if (result == IoResult::kTimedOut) Retire(slot);
+  else Remove(slot);
+}
+
+void BlockCache::Unindex(uint32_t slot) {
   Slot& s = slots_[slot];
   uint32_t* link = &buckets_[Bucket(s.page)];
   while (*link != slot) link = &slots_[*link].hash_next;
   *link = s.hash_next;
   Unlink(slot);
   if (s.dirty) --dirty_count_;
-  s = Slot{};
-  s.hash_next = free_head_;
-  free_head_ = slot;
 }
 
 void BlockCache::Touch(uint32_t slot) {

@@ -20,6 +20,13 @@
 // aligned and, in the kernel, physically contiguous per page, so each page
 // is one DMA segment).
 //
+// A device that times out (IoResult::kTimedOut) may still write the pages of
+// the requests it never answered, at any time. Those pages are retired: out
+// of the cache for good, never handed out again, so a late completion lands
+// in memory nobody reads. (The device is failed by then, so at most one
+// batch's worth, 32 pages, is ever lost this way.) A retired dirty page's
+// data is lost with it; the flush that lost it reports the error.
+//
 // Portable: host tests run it over an in-memory SectorDevice.
 
 #include <cstddef>
@@ -38,6 +45,7 @@ struct CacheStats {
   uint64_t written_pages = 0;     // dirty pages written back
   uint64_t write_batches = 0;     // Transfer calls carrying write-back
   uint64_t io_errors = 0;
+  uint64_t retired_pages = 0;     // lent to a device that timed out, never reused
 };
 
 class BlockCache final : public BlockDevice {
@@ -65,6 +73,8 @@ class BlockCache final : public BlockDevice {
 
   // Drops every clean page (tests; and after a device error).
   void DropClean();
+  // Whether `data` is inside a retired page (tests).
+  bool IsRetired(const void* data) const;
 
   const CacheStats& stats() const { return stats_; }
   uint32_t slot_count() const { return slot_count_; }
@@ -81,6 +91,7 @@ class BlockCache final : public BlockDevice {
     uint32_t lru_prev = kNone;  // towards most recently used
     uint32_t lru_next = kNone;  // towards least recently used
     bool dirty = false;
+    bool retired = false;  // the device may still write it: on no list, ever
   };
 
   enum class Fill : uint8_t { kRead, kOverwrite };
@@ -97,7 +108,12 @@ class BlockCache final : public BlockDevice {
   uint32_t PageSectors(uint64_t page) const;
 
   void Insert(uint32_t slot, uint64_t page);
-  void Remove(uint32_t slot);
+  void Remove(uint32_t slot);  // onto the free list
+  void Retire(uint32_t slot);  // out of the cache for good
+  // Back to the free list after a failed request, or retired if the device
+  // may still use the page (`result` kTimedOut).
+  void Discard(uint32_t slot, IoResult result);
+  void Unindex(uint32_t slot);  // out of the hash chain and the LRU list
   void Touch(uint32_t slot);  // move to the front of the LRU list
   void Unlink(uint32_t slot);
   uint8_t* Data(uint32_t slot) const { return pages_ + uint64_t{slot} * kPageSize; }

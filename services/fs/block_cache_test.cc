@@ -11,7 +11,11 @@
 namespace uk::fs {
 namespace {
 
-// A disk in memory that records what the cache asks of it.
+// A disk in memory that records what the cache asks of it. It can also
+// time out requests (time_out_reads/writes: the next N of each) the way a
+// failed virtio-blk device does: such a request ends kTimedOut and its
+// segments stay "lent" to the device, which may write them at any time
+// (ScribbleOnLent); handing any of that memory out again is counted.
 class FakeDisk final : public SectorDevice {
  public:
   explicit FakeDisk(uint64_t sectors) : bytes(sectors * kSectorSize) {
@@ -27,14 +31,25 @@ class FakeDisk final : public SectorDevice {
     for (size_t r = 0; r < count; ++r) {
       IoRequest& request = requests[r];
       ++(request.op == IoOp::kRead ? reads : writes);
+      for (uint16_t s = 0; s < request.segment_count; ++s) {
+        if (IsLent(request.segments[s])) ++lent_reused;
+      }
+      int& time_outs = request.op == IoOp::kRead ? time_out_reads : time_out_writes;
+      if (time_outs > 0) {
+        --time_outs;
+        request.result = IoResult::kTimedOut;
+        lent.insert(lent.end(), request.segments, request.segments + request.segment_count);
+        all = false;
+        continue;
+      }
       uint64_t offset = request.sector * kSectorSize;
-      request.ok = request.segment_count <= MaxSegments();
-      for (uint16_t s = 0; s < request.segment_count && request.ok; ++s) {
+      bool ok = request.segment_count <= MaxSegments();
+      for (uint16_t s = 0; s < request.segment_count && ok; ++s) {
         const IoSegment& segment = request.segments[s];
         const bool fails = offset < fail_end && offset + segment.length > fail_begin;
         if (fails || segment.length % kSectorSize != 0 ||
             offset + segment.length > bytes.size()) {
-          request.ok = false;
+          ok = false;
           break;
         }
         if (request.op == IoOp::kRead) {
@@ -44,7 +59,8 @@ class FakeDisk final : public SectorDevice {
         }
         offset += segment.length;
       }
-      all &= request.ok;
+      request.result = ok ? IoResult::kOk : IoResult::kError;
+      all &= ok;
     }
     return all;
   }
@@ -53,9 +69,30 @@ class FakeDisk final : public SectorDevice {
     return true;
   }
 
+  // The device completing a timed-out read late: DMA into memory it was lent.
+  void ScribbleOnLent() {
+    for (const IoSegment& segment : lent) std::memset(segment.data, 0xee, segment.length);
+  }
+  bool IsLent(const IoSegment& segment) const {
+    const auto* begin = static_cast<const uint8_t*>(segment.data);
+    for (const IoSegment& l : lent) {
+      const auto* lent_begin = static_cast<const uint8_t*>(l.data);
+      if (begin < lent_begin + l.length && lent_begin < begin + segment.length) return true;
+    }
+    return false;
+  }
+  uint64_t LentPages() const {
+    uint64_t bytes_lent = 0;
+    for (const IoSegment& segment : lent) bytes_lent += segment.length;
+    return bytes_lent / BlockCache::kPageSize;
+  }
+
   std::vector<uint8_t> bytes;
   bool read_only = false;
   uint64_t fail_begin = 0, fail_end = 0;  // byte range whose I/O fails
+  int time_out_reads = 0, time_out_writes = 0;
+  std::vector<IoSegment> lent;  // segments of timed-out requests
+  int lent_reused = 0;          // segments handed to the device overlapping them
   int transfers = 0, reads = 0, writes = 0, flushes = 0;
 };
 
@@ -199,6 +236,77 @@ TEST(BlockCacheTest, TooLittleMemoryIsReported) {
   uint8_t byte;
   EXPECT_FALSE(f.cache->ok());
   EXPECT_FALSE(f.cache->ReadBytes(0, &byte, 1));
+}
+
+// ---- A device that times out (a failed virtio-blk disk) ----
+
+TEST(BlockCacheTest, ATimedOutReadRetiresThePagesTheDeviceMayStillWrite) {
+  Fixture f(8192);  // 4 MiB through 256 cache pages
+  std::vector<uint8_t> out(4096);
+  // Pages 0, 1-4 (readahead 4), then page 5 starts an 8-page window: that
+  // request times out, with 8 cache pages lent to the device.
+  for (uint64_t page = 0; page < 5; ++page) {
+    ASSERT_TRUE(f.cache->ReadBytes(page * 4096, out.data(), out.size()));
+  }
+  f.disk.time_out_reads = 1;
+  EXPECT_FALSE(f.cache->ReadBytes(5 * 4096, out.data(), out.size()));
+  EXPECT_EQ(f.disk.LentPages(), 8u);
+  EXPECT_EQ(f.cache->stats().retired_pages, 8u);
+  for (const IoSegment& segment : f.disk.lent) EXPECT_TRUE(f.cache->IsRetired(segment.data));
+
+  // The device writes into them whenever it likes. Reading the whole disk
+  // twice (16 times the cache) must return the disk's bytes every time and
+  // never hand a lent page to the device again.
+  for (int round = 0; round < 2; ++round) {
+    for (uint64_t offset = 0; offset < f.disk.bytes.size(); offset += out.size()) {
+      f.disk.ScribbleOnLent();
+      ASSERT_TRUE(f.cache->ReadBytes(offset, out.data(), out.size()));
+      ASSERT_EQ(0, std::memcmp(out.data(), &f.disk.bytes[offset], out.size())) << offset;
+    }
+  }
+  EXPECT_EQ(f.disk.lent_reused, 0);
+  EXPECT_EQ(f.cache->stats().retired_pages, 8u);
+}
+
+TEST(BlockCacheTest, ATimedOutWriteBackRetiresTheDirtyPage) {
+  Fixture f(8192);
+  const std::vector<uint8_t> original = f.disk.bytes;
+  const std::vector<uint8_t> data(3 * 4096, 0xab);
+  ASSERT_TRUE(f.cache->WriteBytes(0, data.data(), data.size()));
+  f.disk.time_out_writes = 1;  // the first write of the batch
+  EXPECT_FALSE(f.cache->Flush());
+  ASSERT_EQ(f.disk.lent.size(), 1u);
+  EXPECT_TRUE(f.cache->IsRetired(f.disk.lent[0].data));
+  EXPECT_EQ(f.cache->stats().retired_pages, 1u);
+  EXPECT_EQ(f.cache->stats().written_pages, 2u);
+  EXPECT_EQ(f.cache->dirty_pages(), 0u) << "the lost page's data went with it";
+
+  // Nothing comes from the lent memory: each page reads back as the disk
+  // has it (one never written: its write was lost, and Flush said so).
+  f.disk.ScribbleOnLent();
+  int unwritten = 0;
+  std::vector<uint8_t> out(4096);
+  for (uint64_t page = 0; page < 3; ++page) {
+    ASSERT_TRUE(f.cache->ReadBytes(page * 4096, out.data(), out.size()));
+    ASSERT_EQ(0, std::memcmp(out.data(), &f.disk.bytes[page * 4096], out.size()));
+    unwritten += std::memcmp(out.data(), &original[page * 4096], out.size()) == 0;
+  }
+  EXPECT_EQ(unwritten, 1);
+  EXPECT_EQ(f.disk.lent_reused, 0);
+}
+
+TEST(BlockCacheTest, ACacheWithEveryPageRetiredFailsCleanly) {
+  Fixture f(8192, BlockCache::kMinSlots);
+  f.disk.time_out_reads = 1000;
+  uint8_t byte;
+  for (uint64_t page = 0; page < 3 * BlockCache::kMinSlots; ++page) {
+    EXPECT_FALSE(f.cache->ReadBytes(page * 4096, &byte, 1));
+  }
+  EXPECT_EQ(f.cache->stats().retired_pages, BlockCache::kMinSlots);
+  f.disk.time_out_reads = 0;
+  EXPECT_FALSE(f.cache->ReadBytes(0, &byte, 1)) << "no page left to read into";
+  EXPECT_FALSE(f.cache->WriteBytes(0, &byte, 1));
+  EXPECT_EQ(f.disk.lent_reused, 0);
 }
 
 }  // namespace

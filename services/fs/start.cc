@@ -1,6 +1,7 @@
 #include "services/fs/start.h"
 
 #include "kernel/arch/paging.h"
+#include "kernel/core/boot_info.h"
 #include "kernel/core/log.h"
 #include "kernel/core/page_allocator.h"
 #include "kernel/drivers/rtc.h"
@@ -15,9 +16,23 @@ namespace {
 // Cache memory: 8 MiB of pages, halved until the allocator can give it.
 constexpr uint32_t kCachePages = 2048;
 
+// `disk_timeout_ms=N` on the kernel command line (the runner's
+// --disk_timeout_ms=N): how long the disk may complete nothing before it is
+// given up on (tests shorten it).
+uint64_t DiskTimeoutNs() {
+  constexpr uint64_t kDefaultMs = virtio::BlockDriver::kDefaultTimeoutNs / 1'000'000;
+  bool malformed = false;
+  const uint64_t ms = KernelCommandLine().GetNumber("disk_timeout_ms", kDefaultMs, &malformed);
+  if (malformed || ms == 0 || ms > 3'600'000) {
+    Log(LogLevel::kWarn, "fs: disk_timeout_ms must be 1..3600000; using %lu", kDefaultMs);
+    return kDefaultMs * 1'000'000;
+  }
+  return ms * 1'000'000;
+}
+
 void StartOnThisCore(void* out) {
   auto* result = static_cast<FsStartResult*>(out);
-  virtio::BlockDriver* disk = virtio::BlockDriver::Start(0);
+  virtio::BlockDriver* disk = virtio::BlockDriver::Start(0, DiskTimeoutNs());
   if (disk == nullptr) {
     Log(LogLevel::kInfo, "fs: no virtio-blk disk; the filesystem service is not started");
     return;

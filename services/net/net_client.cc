@@ -1,6 +1,5 @@
 #include "services/net/net_client.h"
 
-#include "kernel/sched/scheduler.h"
 #include "services/call.h"
 
 namespace uk::net {
@@ -74,13 +73,12 @@ Result<Info> NetClient::GetInfo() {
 }
 
 uint32_t NetClient::WaitForAddress(uint64_t timeout_ms) {
-  constexpr uint64_t kStepMs = 50;
-  for (uint64_t waited = 0;; waited += kStepMs) {
-    const Result<Info> info = GetInfo();
-    if (info.ok() && info.value().ip != 0) return info.value().ip;
-    if (waited >= timeout_ms) return 0;
-    sched::Scheduler::Current().SleepFor(kStepMs * 1000000);
-  }
+  const auto timeout = static_cast<uint32_t>(timeout_ms < UINT32_MAX ? timeout_ms : UINT32_MAX);
+  const NetReply reply = Call({.op = NetOp::kWaitForAddress, .timeout_ms = timeout});
+  if (reply.error == Error::kOk) return reply.ip;
+  // kBusy: the service holds as many waiters as it can. What it has now.
+  const Result<Info> info = GetInfo();
+  return info.ok() ? info.value().ip : 0;
 }
 
 const char* FormatIp(uint32_t ip, char (&out)[16]) {

@@ -48,7 +48,9 @@ class NetClient {
   Error Close(uint32_t socket);
   Result<Info> GetInfo();
   // The interface's address once it has one (DHCP takes a few round trips),
-  // asking every 50 ms for at most `timeout_ms`; 0 if none came.
+  // waiting at most `timeout_ms`; 0 if none came. One request that the
+  // service answers when the address is bound: no polling, so the caller's
+  // core may halt meanwhile.
   uint32_t WaitForAddress(uint64_t timeout_ms);
 
  private:

@@ -26,6 +26,11 @@
 //   kShutdown  handle, how (flags: 1 read, 2 write, 3 both)
 //   kClose     handle                            (pending requests get kClosed)
 //   kInfo      -                                 ip, value = netmask, value2 = gateway
+//   kWaitForAddress timeout_ms                   as kInfo, once the interface has an
+//                                                address or timeout_ms has passed (then
+//                                                ip = 0). The service holds the request
+//                                                meanwhile; a few may wait at once (more
+//                                                get kBusy)
 
 #include <cstdint>
 
@@ -66,6 +71,7 @@ enum class NetOp : uint32_t {
   kShutdown,
   kClose,
   kInfo,
+  kWaitForAddress,
 };
 
 inline constexpr uint32_t kNonBlocking = 1u << 8;
@@ -81,6 +87,7 @@ struct NetRequest {
   uint32_t ip = 0;       // IPv4, network byte order
   uint16_t port = 0;     // host byte order
   uint16_t backlog = 0;
+  uint32_t timeout_ms = 0;  // kWaitForAddress
 };
 
 struct NetReply {

@@ -1,5 +1,7 @@
 #include "services/net/net_service.h"
 
+#include <algorithm>
+
 #include "lwip/dhcp.h"
 #include "lwip/etharp.h"
 #include "lwip/init.h"
@@ -16,8 +18,15 @@ namespace {
 
 constexpr uint32_t kReceiveBudget = 64;  // frames per turn before others run
 constexpr size_t kMaxGather = 16;        // pbufs per frame handed over as parts
+constexpr uint64_t kNsPerMs = 1000000;
 
-uint64_t NowMs() { return sched::Scheduler::Current().NowNs() / 1000000; }
+// NetTimers' TCP grid is lwIP's: tcp_fasttmr every 250 ms, tcp_slowtmr every
+// 500 ms, and tcp_ticks counts the latter.
+static_assert(NetTimers::kTcpIntervalMs == TCP_TMR_INTERVAL);
+static_assert(NetTimers::kTcpSlowIntervalMs == TCP_SLOW_INTERVAL);
+// lwIP frees a TIME-WAIT PCB at the first slow run that finds it more than
+// this many ticks old (tcp_slowtmr).
+constexpr uint32_t kTimeWaitTicks = 2 * TCP_MSL / TCP_SLOW_INTERVAL;
 
 ip4_addr_t Ip4(uint32_t network_order) {
   ip4_addr_t address;
@@ -41,6 +50,16 @@ NetService::~NetService() {
 
 uint32_t NetService::ip() const { return ip4_addr_get_u32(netif_ip4_addr(netif_)); }
 
+uint64_t NetService::NowMs() const {
+  return sched::Scheduler::Current().NowNs() / kNsPerMs + clock_offset_ms_;
+}
+
+void NetService::AdvanceClockForTest(uint64_t ms) {
+  clock_offset_ms_ += ms;
+  // The timer thread's deadline, in scheduler time, moved closer.
+  sched::Scheduler::Current().Unpark(timer_thread_);
+}
+
 void NetService::BringUp() {
   lwip_init();
   const bool dhcp = config_.ip == 0;
@@ -53,6 +72,7 @@ void NetService::BringUp() {
     using_dhcp_ = dhcp_start(netif_) == ERR_OK;
     dhcp_started_ms_ = NowMs();
   }
+  tcp_clock_ = TcpClock(NowMs());
   sched::Scheduler& scheduler = sched::Scheduler::Current();
   timer_thread_ = scheduler.Spawn(&TimerThread, this, "net-timers", sched::Joinable::kNo);
   RescheduleTimer();
@@ -96,21 +116,41 @@ int8_t NetService::LinkOutput(netif* nif, pbuf* p) {
     return ERR_IF;          // TCP retransmits it
   }
   ++self->stats_.frames_out;
-  self->last_traffic_ms_ = NowMs();
+  self->last_traffic_ms_ = self->NowMs();
   return ERR_OK;
 }
 
 bool NetService::Ready() { return Service::Ready() || timer_due_ || device_.Ready(); }
 
+NetReply NetService::InfoReply() const {
+  NetReply reply{};
+  reply.ip = ip();
+  reply.value = ip4_addr_get_u32(netif_ip4_netmask(netif_));
+  reply.value2 = ip4_addr_get_u32(netif_ip4_gw(netif_));
+  return reply;
+}
+
 void NetService::Handle(uint32_t, const ipc::Message& message) {
+  const uint64_t now = NowMs();
+  SyncTcpTicks(now);  // before lwIP stamps anything with tcp_ticks
   NetRequest request;
   NetReply reply{};
   if (!ipc::Decode(message, &request)) {
     reply.error = Error::kInvalidArgument;
   } else if (request.op == NetOp::kInfo) {
-    reply.ip = ip();
-    reply.value = ip4_addr_get_u32(netif_ip4_netmask(netif_));
-    reply.value2 = ip4_addr_get_u32(netif_ip4_gw(netif_));
+    reply = InfoReply();
+  } else if (request.op == NetOp::kWaitForAddress) {
+    if (ip() != 0 || request.timeout_ms == 0) {
+      reply = InfoReply();
+    } else if (address_waiter_count_ == kMaxAddressWaiters ||
+               !(message.header.flags & ipc::kFlagWantsReply)) {
+      reply.error = Error::kBusy;
+    } else {
+      // Answered by AnswerAddressWaiters(); RescheduleTimer() wakes the
+      // service for the timeout (+1: `now` is rounded down to the ms).
+      address_waiters_[address_waiter_count_++] = {message, now + request.timeout_ms + 1};
+      return;
+    }
   } else if (!sockets_->Handle(message, request, &reply)) {
     return;  // it waits; a later Poll() answers it
   }
@@ -138,9 +178,26 @@ uint32_t NetService::ReceiveFrames(uint32_t budget) {
   return frames;
 }
 
+void NetService::SyncTcpTicks(uint64_t now_ms) { tcp_ticks += tcp_clock_.Sync(now_ms); }
+
+uint32_t NetService::TimeWaitTicksLeft() {
+  // Not ordered by age: a retransmitted FIN restarts a PCB's TIME-WAIT.
+  uint32_t left = UINT32_MAX;
+  for (const tcp_pcb* pcb = tcp_tw_pcbs; pcb != nullptr; pcb = pcb->next) {
+    const uint32_t age = tcp_ticks - pcb->tmr;  // wraps like lwIP's own comparison
+    left = std::min(left, age > kTimeWaitTicks ? 0 : kTimeWaitTicks + 1 - age);
+  }
+  return left;
+}
+
 NetActivity NetService::Activity() const {
   NetActivity activity;
-  activity.tcp_active = tcp_active_pcbs != nullptr || tcp_tw_pcbs != nullptr;
+  activity.tcp_active = tcp_active_pcbs != nullptr;
+  // With connections active the tick runs anyway, and tcp_slowtmr() ends
+  // TIME-WAITs on the way; without, only the first expiry needs a run.
+  if (!activity.tcp_active && tcp_tw_pcbs != nullptr) {
+    activity.tcp_time_wait_ms = tcp_clock_.SlowRunAtMs(TimeWaitTicksLeft());
+  }
   activity.using_dhcp = using_dhcp_;
   activity.dhcp_bound = using_dhcp_ && dhcp_supplied_address(netif_);
   activity.last_traffic_ms = last_traffic_ms_;
@@ -149,10 +206,11 @@ NetActivity NetService::Activity() const {
 
 void NetService::RunTimers() {
   const uint64_t now = NowMs();
+  SyncTcpTicks(now);
   const uint32_t due = timers_.Due(now, Activity());
   if (due == 0) return;
   ++stats_.timer_runs;
-  if (due & kTcpTimer) tcp_tmr();
+  if (due & kTcpTimer) RunTcpTimer(now);
   if (due & kArpTimer) {
     etharp_tmr();
     ip_reass_tmr();
@@ -171,10 +229,36 @@ void NetService::RunTimers() {
   }
 }
 
+// tcp_tmr() without its own parity: the fast timer at every run, the slow
+// one at most once per 500 ms instant, after tcp_ticks caught up with the
+// instants skipped since (tcp_slowtmr() adds the current one itself).
+void NetService::RunTcpTimer(uint64_t now_ms) {
+  tcp_fasttmr();
+  if (tcp_clock_.SlowRunDue(now_ms)) {
+    --tcp_ticks;
+    tcp_slowtmr();
+  }
+}
+
+void NetService::AnswerAddressWaiters(uint64_t now_ms) {
+  const bool bound = ip() != 0;
+  uint32_t kept = 0;
+  for (uint32_t i = 0; i < address_waiter_count_; ++i) {
+    const AddressWaiter& waiter = address_waiters_[i];
+    if (bound || now_ms >= waiter.deadline_ms) {
+      svc::Reply(waiter.message, ipc::MakeMessage(InfoReply(), 0, 0));
+    } else {
+      address_waiters_[kept++] = waiter;
+    }
+  }
+  address_waiter_count_ = kept;
+}
+
 void NetService::Poll() {
   sched::Scheduler& scheduler = sched::Scheduler::Current();
   uint32_t frames = 0;
   for (;;) {
+    SyncTcpTicks(NowMs());
     frames += ReceiveFrames(kReceiveBudget - frames);
     if (timer_due_) {
       timer_due_ = false;
@@ -183,6 +267,7 @@ void NetService::Poll() {
     sockets_->Complete([](const ipc::Message& request, const NetReply& reply) {
       svc::Reply(request, ipc::MakeMessage(reply, 0, 0));
     });
+    if (address_waiter_count_ > 0) AnswerAddressWaiters(NowMs());
     device_.Flush();  // one notification for everything this turn produced
     if (frames >= kReceiveBudget) {
       scheduler.NoteCongestion();  // more may be waiting: keep the core polling
@@ -195,10 +280,15 @@ void NetService::Poll() {
 }
 
 void NetService::RescheduleTimer() {
-  const uint64_t next_ms = timers_.NextDeadline(NowMs(), Activity());
-  const uint64_t deadline = next_ms == kNever ? sched::SleepQueue::kNever : next_ms * 1000000;
-  if (deadline < timer_deadline_ns_) {
-    timer_deadline_ns_ = deadline;
+  const uint64_t now = NowMs();
+  uint64_t deadline = timers_.NextDeadline(now, Activity());
+  for (uint32_t i = 0; i < address_waiter_count_; ++i) {
+    deadline = std::min(deadline, address_waiters_[i].deadline_ms);
+  }
+  // Later as well as earlier: a deadline left behind (the tick of connections
+  // that have all closed since) would cost a wakeup for nothing.
+  if (deadline != timer_deadline_ms_) {
+    timer_deadline_ms_ = deadline;
     sched::Scheduler::Current().Unpark(timer_thread_);  // it re-parks until the new deadline
   }
 }
@@ -207,10 +297,16 @@ void NetService::TimerThread(void* arg) {
   auto& self = *static_cast<NetService*>(arg);
   sched::Scheduler& scheduler = sched::Scheduler::Current();
   for (;;) {
-    const uint64_t deadline = self.timer_deadline_ns_;
-    if (scheduler.Park(deadline)) continue;  // unparked: the deadline moved
+    const uint64_t deadline = self.timer_deadline_ms_;
+    const uint64_t deadline_ns =
+        deadline == kNever ? sched::SleepQueue::kNever
+                           : (deadline > self.clock_offset_ms_ ? deadline - self.clock_offset_ms_
+                                                               : 0) * kNsPerMs;
+    if (scheduler.Park(deadline_ns)) continue;  // unparked: the deadline moved
+    if (self.timer_deadline_ms_ != deadline) continue;  // moved after it passed
     // The deadline passed: hand the work to the service thread.
-    self.timer_deadline_ns_ = sched::SleepQueue::kNever;
+    ++self.stats_.timer_wakeups;
+    self.timer_deadline_ms_ = kNever;
     self.timer_due_ = true;
   }
 }

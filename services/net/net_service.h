@@ -7,9 +7,9 @@
 // What the thread waits for is derived, as for every service: a message in
 // its inbox, a frame or completion from the device, or a due lwIP timer. A
 // small timer thread on the same core sleeps until the next timer deadline
-// (NetTimers) and only raises a flag; all lwIP calls stay on the service
-// thread. See docs/net.md for a frame's path from the NIC to the
-// application and back.
+// (NetTimers, or a kWaitForAddress request's timeout) and only raises a
+// flag; all lwIP calls stay on the service thread. See docs/net.md for a
+// frame's path from the NIC to the application and back.
 //
 // Portable: host tests run it over an in-memory device with cores as threads.
 
@@ -40,7 +40,8 @@ struct NetStats {
   ipc::StatCounter frames_in, frames_out;
   ipc::StatCounter dropped_in;   // no pbuf for a received frame
   ipc::StatCounter dropped_out;  // transmit ring full
-  ipc::StatCounter timer_runs;
+  ipc::StatCounter timer_runs;     // turns that ran at least one lwIP timer
+  ipc::StatCounter timer_wakeups;  // deadlines the timer thread slept until
 };
 
 class NetService final : public svc::Service {
@@ -58,13 +59,38 @@ class NetService final : public svc::Service {
   // Current address (network byte order), 0 until configured.
   uint32_t ip() const;
 
+  // The service clock, in ms: the scheduler's, plus what tests skipped.
+  uint64_t NowMs() const;
+  // What the timer thread sleeps until (service clock), kNever if nothing;
+  // read on the service's core.
+  uint64_t timer_deadline_ms() const { return timer_deadline_ms_; }
+  // Host tests, on the service's core: moves the service clock forward, as
+  // if `ms` had passed with nothing to do, so timeouts of a minute (TIME-WAIT)
+  // are tested without waiting for them. lwIP sees the jump at the next turn.
+  void AdvanceClockForTest(uint64_t ms);
+
  private:
+  // A kWaitForAddress request held until the address is bound.
+  struct AddressWaiter {
+    ipc::Message message;
+    uint64_t deadline_ms;
+  };
+  static constexpr uint32_t kMaxAddressWaiters = 8;
+
   void Handle(uint32_t producer, const ipc::Message& message) override;
   void Poll() override;
   // One pass over the device's received frames (at most `budget`).
   uint32_t ReceiveFrames(uint32_t budget);
   void RunTimers();
+  void RunTcpTimer(uint64_t now_ms);
+  // tcp_ticks catches up with the service clock (TcpClock).
+  void SyncTcpTicks(uint64_t now_ms);
+  // Ticks until the first TIME-WAIT PCB expires (tcp_tw_pcbs non-empty).
+  static uint32_t TimeWaitTicksLeft();
   NetActivity Activity() const;
+  NetReply InfoReply() const;
+  // Answers held kWaitForAddress requests whose address came or time ran out.
+  void AnswerAddressWaiters(uint64_t now_ms);
   void RescheduleTimer();
   static void TimerThread(void* self);
   static int8_t NetifInit(netif* nif);
@@ -75,13 +101,20 @@ class NetService final : public svc::Service {
   netif* netif_;  // lwIP's, allocated here
   SocketTable* sockets_;  // large (a slot per socket): on the heap
   NetTimers timers_;
+  TcpClock tcp_clock_;
   NetStats stats_;
   bool using_dhcp_ = false;
   uint64_t dhcp_started_ms_ = 0;
   uint64_t last_traffic_ms_ = 0;
+  uint64_t clock_offset_ms_ = 0;  // AdvanceClockForTest
+  AddressWaiter address_waiters_[kMaxAddressWaiters];
+  uint32_t address_waiter_count_ = 0;
   // Timer thread handshake (same core, cooperative: plain fields suffice).
+  // The service thread sets the deadline and unparks the timer thread
+  // whenever it changes; the timer thread parks until it, then raises
+  // timer_due_.
   sched::Thread* timer_thread_ = nullptr;
-  uint64_t timer_deadline_ns_ = sched::SleepQueue::kNever;  // what it sleeps until
+  uint64_t timer_deadline_ms_ = kNever;  // service clock
   bool timer_due_ = false;
 };
 

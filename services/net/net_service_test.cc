@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "lwip/priv/tcp_priv.h"
+#include "lwip/tcp.h"
 #include "services/call.h"
 #include "services/net/malformed_frames.h"
 #include "services/net/net_client.h"
@@ -291,6 +293,248 @@ void SocketErrorsScenario(TestNet& net) {
   ASSERT_TRUE(ipc::Decode(message, &reply));
   EXPECT_EQ(reply.error, Error::kInvalidArgument);
   EXPECT_TRUE(client.GetInfo().ok());
+}
+
+// ---- Timers after closes: TIME-WAIT costs one wakeup per expiry ----
+
+// A connection from the peer, seen from the peer's side.
+struct PeerConnection {
+  uint16_t port = 0;     // the peer's
+  uint32_t seq = 0;      // the peer's next sequence number
+  uint32_t our_seq = 0;  // the service's next sequence number
+  uint32_t handle = 0;
+};
+
+constexpr uint16_t kServerPort = 80;
+
+// Opens `count` connections to kServerPort from ports first_port.., all
+// handshakes in one batch, and accepts them.
+std::vector<PeerConnection> OpenConnections(TestNet& net, uint32_t listener, uint16_t first_port,
+                                            uint32_t count) {
+  std::vector<PeerConnection> connections(count);
+  const Bytes mss = {2, 4, 0x05, 0xb4};
+  for (uint32_t i = 0; i < count; ++i) {
+    connections[i].port = static_cast<uint16_t>(first_port + i);
+    connections[i].seq = 1000 + i;
+    net.Inject(TcpFrame({.src_port = connections[i].port, .dst_port = kServerPort,
+                         .seq = connections[i].seq, .flags = testing::kTcpSyn},
+                        {}, mss));
+  }
+  for (const Bytes& frame : net.TakeTransmitted()) {
+    const auto tcp = testing::ParseTcp(frame);
+
+    if (!tcp || tcp->fields.flags != (testing::kTcpSyn | testing::kTcpAck)) continue;
+    const uint32_t i = tcp->fields.dst_port - first_port;
+    if (i < count) connections[i].our_seq = tcp->fields.seq + 1;
+  }
+  for (PeerConnection& c : connections) {
+    EXPECT_NE(c.our_seq, 0u) << "no SYN-ACK to port " << c.port;
+    c.seq += 1;
+    net.Inject(TcpFrame({.src_port = c.port, .dst_port = kServerPort, .seq = c.seq,
+                         .ack = c.our_seq, .flags = testing::kTcpAck}));
+  }
+  net.Settle();
+  for (uint32_t i = 0; i < count; ++i) {
+    const Result<Peer> peer = net.client().Accept(listener, Blocking::kNo);
+    if (!peer.ok()) {
+      ADD_FAILURE() << ErrorName(peer.error());
+      break;
+    }
+    connections[peer.value().port - first_port].handle = peer.value().handle;
+  }
+  return connections;
+}
+
+// The service's FIN for connection `c`, after the application closed it.
+bool TakeFin(TestNet& net, const PeerConnection& c) {
+  return net
+      .Transmitted([&](const Bytes& frame) {
+        const auto tcp = testing::ParseTcp(frame);
+        return tcp && tcp->fields.dst_port == c.port && (tcp->fields.flags & testing::kTcpFin);
+      })
+      .has_value();
+}
+
+// The server closes first: FIN-WAIT-1, then the peer's FIN with the ACK of
+// ours takes it to TIME-WAIT.
+void ServerCloses(TestNet& net, PeerConnection& c) {
+  EXPECT_EQ(net.client().Close(c.handle), Error::kOk);
+  EXPECT_TRUE(TakeFin(net, c)) << "no FIN to port " << c.port;
+  net.Inject(TcpFrame({.src_port = c.port, .dst_port = kServerPort, .seq = c.seq,
+                       .ack = c.our_seq + 1, .flags = testing::kTcpFin | testing::kTcpAck}));
+}
+
+// The peer closes first: CLOSE-WAIT, the application reads the end and
+// closes, LAST-ACK, and the peer's ACK frees the PCB at once.
+void PeerCloses(TestNet& net, PeerConnection& c) {
+  net.Inject(TcpFrame({.src_port = c.port, .dst_port = kServerPort, .seq = c.seq,
+                       .ack = c.our_seq, .flags = testing::kTcpFin | testing::kTcpAck}));
+  uint8_t buffer[8];
+  const Result<size_t> end = net.client().Recv(c.handle, buffer);
+  EXPECT_TRUE(end.ok() && end.value() == 0) << "port " << c.port;
+  EXPECT_EQ(net.client().Close(c.handle), Error::kOk);
+  EXPECT_TRUE(TakeFin(net, c)) << "no FIN to port " << c.port;
+  net.Inject(TcpFrame({.src_port = c.port, .dst_port = kServerPort, .seq = c.seq + 1,
+                       .ack = c.our_seq + 1, .flags = testing::kTcpAck}));
+}
+
+struct TcpState {
+  uint32_t active = 0, time_wait = 0;
+  uint64_t now_ms = 0, deadline_ms = 0, wakeups = 0;
+  bool service_ready = false;  // it has a turn to take (a timer went off, say)
+};
+
+TcpState ReadTcpState(TestNet& net) {
+  TcpState state;
+  net.OnNetCore([&] {
+    for (const tcp_pcb* pcb = tcp_active_pcbs; pcb != nullptr; pcb = pcb->next) ++state.active;
+    for (const tcp_pcb* pcb = tcp_tw_pcbs; pcb != nullptr; pcb = pcb->next) ++state.time_wait;
+    state.now_ms = net.service().NowMs();
+    state.deadline_ms = net.service().timer_deadline_ms();
+    state.wakeups = net.service().stats().timer_wakeups.Get();
+    state.service_ready = net.service().Ready();
+  });
+  return state;
+}
+
+// Moves the service clock to `to_ms` (if ahead) and waits until the service
+// has run what became due: it has no turn pending, and the timer thread's
+// deadline is in the future.
+TcpState AdvanceClockTo(TestNet& net, uint64_t to_ms) {
+  net.OnNetCore([&] {
+    const uint64_t now = net.service().NowMs();
+    if (to_ms > now) net.service().AdvanceClockForTest(to_ms - now);
+  });
+  for (int i = 0; i < 10000; ++i) {
+    const TcpState state = ReadTcpState(net);
+    if (!state.service_ready && state.deadline_ms > state.now_ms) return state;
+    sched::Scheduler::Current().SleepFor(100000);  // 0.1 ms: the net core's turn
+  }
+  ADD_FAILURE() << "the timer deadline stayed in the past";
+  return ReadTcpState(net);
+}
+
+void TimeWaitScenario(TestNet& net) {
+  constexpr uint32_t kPerGroup = 100;  // of each kind, in each of two groups
+  constexpr uint64_t kTimeWaitMs = 2 * TCP_MSL;
+  NetClient& client = net.client();
+  const Result<uint32_t> listener = client.Listen(kServerPort, 512);
+  ASSERT_TRUE(listener.ok()) << ErrorName(listener.error());
+  // The peer in the ARP table first: lwIP queues only 3 packets behind an
+  // unanswered ARP query, and the SYN-ACKs of a batch would be lost.
+  ExpectArpReply(net);
+
+  // Two groups of closes more than a slow tick apart, so their TIME-WAITs
+  // end at different instants. Half of each group is closed by the server
+  // (TIME-WAIT), half by the peer (freed at the last ACK).
+  uint64_t group_started_ms[2];
+  uint16_t port = 20000;
+  for (int group = 0; group < 2; ++group) {
+    if (group == 1) {
+      // Real time with only TIME-WAIT left: no 250 ms tick. The ARP timer
+      // runs (once a second, 10 s after traffic), and nothing else.
+      const TcpState before = ReadTcpState(net);
+      EXPECT_EQ(before.active, 0u);
+      sched::Scheduler::Current().SleepFor(1100 * 1000000ull);
+      EXPECT_LE(ReadTcpState(net).wakeups - before.wakeups, 2u);
+    }
+    group_started_ms[group] = ReadTcpState(net).now_ms;
+    std::vector<PeerConnection> connections =
+        OpenConnections(net, listener.value(), port, 2 * kPerGroup);
+    port = static_cast<uint16_t>(port + 2 * kPerGroup);
+    if (::testing::Test::HasFailure()) return;
+    for (uint32_t i = 0; i < connections.size(); ++i) {
+      if (i % 2 == 0) ServerCloses(net, connections[i]);
+      else PeerCloses(net, connections[i]);
+    }
+    net.Settle();
+    (void)net.TakeTransmitted();
+  }
+  TcpState state = ReadTcpState(net);
+  EXPECT_EQ(state.active, 0u);
+  EXPECT_EQ(state.time_wait, 2 * kPerGroup);
+
+  // Past the ARP timer's 10 s after the traffic: from then on the only
+  // deadline is the first TIME-WAIT expiry, not the next 250 ms tick.
+  state = AdvanceClockTo(net, state.now_ms + NetTimers::kArpIdleAfterMs + 1000);
+  EXPECT_EQ(state.time_wait, 2 * kPerGroup) << "a TIME-WAIT ended early";
+  EXPECT_GE(state.deadline_ms, group_started_ms[0] + kTimeWaitMs);
+  EXPECT_LE(state.deadline_ms, group_started_ms[0] + kTimeWaitMs + 1000);
+
+  // Each expiry is one wakeup, and lwIP frees the PCBs then: tcp_ticks
+  // caught up with the minute that passed without a tick. The first group
+  // goes (its closes may straddle a slow tick: one or two deadlines), then
+  // the second, over at most four deadlines in all.
+  int deadlines = 0;
+  bool saw_second_group_alone = false;
+  while (state.time_wait > 0 && deadlines < 10) {
+    const uint64_t wakeups = state.wakeups;
+    const uint64_t deadline = state.deadline_ms;
+    ASSERT_NE(deadline, kNever) << state.time_wait << " TIME-WAIT PCBs and no deadline";
+    state = AdvanceClockTo(net, deadline);
+    ++deadlines;
+    EXPECT_EQ(state.wakeups, wakeups + 1) << "deadline " << deadline;
+    EXPECT_GT(state.deadline_ms, deadline);
+    if (state.time_wait == kPerGroup) saw_second_group_alone = true;
+  }
+  EXPECT_EQ(state.time_wait, 0u);
+  EXPECT_TRUE(saw_second_group_alone);
+  EXPECT_GE(deadlines, 2);
+  EXPECT_LE(deadlines, 4);
+  // A static address, no connections, no traffic: no timer at all.
+  EXPECT_EQ(state.deadline_ms, kNever);
+  EXPECT_EQ(state.active, 0u);
+}
+
+// ---- Waiting for an address: one request, answered when it is bound ----
+
+void StaticAddressScenario(TestNet& net) {
+  const uint64_t handled = net.service().handled();
+  EXPECT_EQ(net.client().WaitForAddress(5000), NetworkOrder(kOurIp));
+  EXPECT_EQ(net.service().handled(), handled + 1);
+}
+
+void DhcpFallbackScenario(TestNet& net) {
+  // Nobody answers DHCP here: after 300 ms the service takes the fallback,
+  // and the waiting request is answered then, without being asked again.
+  const uint64_t handled = net.service().handled();
+  EXPECT_EQ(net.client().WaitForAddress(60000), NetworkOrder(kOurIp));
+  EXPECT_EQ(net.service().handled(), handled + 1);
+  const Result<Info> info = net.client().GetInfo();
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(info.value().ip, NetworkOrder(kOurIp));
+}
+
+void DhcpTimeoutScenario(TestNet& net) {
+  // No lease and no fallback: the wait ends at its timeout, with no address.
+  sched::Scheduler& scheduler = sched::Scheduler::Current();
+  const uint64_t handled = net.service().handled();
+  const uint64_t start = scheduler.NowNs();
+  EXPECT_EQ(net.client().WaitForAddress(300), 0u);
+  EXPECT_GE(scheduler.NowNs() - start, 300 * 1000000ull);
+  EXPECT_EQ(net.service().handled(), handled + 1);
+}
+
+void UseDhcpWithFallback(NetConfig& config) {
+  config.fallback_ip = config.ip;
+  config.fallback_netmask = config.netmask;
+  config.fallback_gateway = config.gateway;
+  config.ip = 0;
+  config.dhcp_timeout_ms = 300;
+}
+
+void UseDhcpWithoutFallback(NetConfig& config) {
+  config.ip = 0;
+  config.dhcp_timeout_ms = 300;
+}
+
+TEST(NetServiceTest, TimeWaitCostsOneWakeupPerExpiry) { RunScenario(&TimeWaitScenario); }
+TEST(NetServiceTest, WaitForAddressWithAStaticAddress) { RunScenario(&StaticAddressScenario); }
+TEST(NetServiceTest, WaitForAddressIsAnsweredWhenTheAddressComes) {
+  RunScenario(&DhcpFallbackScenario, &UseDhcpWithFallback);
+}
+TEST(NetServiceTest, WaitForAddressTimesOut) {
+  RunScenario(&DhcpTimeoutScenario, &UseDhcpWithoutFallback);
 }
 
 TEST(NetServiceTest, AnswersArpForItsAddressOnly) { RunScenario(&ArpScenario); }

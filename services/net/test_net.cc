@@ -50,12 +50,8 @@ void TestNet::Start() {
 
 void TestNet::StartOnCore(void* arg) {
   auto* self = static_cast<TestNet*>(arg);
-  NetConfig config;
-  config.ip = NetworkOrder(kOurIp);
-  config.netmask = NetworkOrder({255, 255, 255, 0});
-  config.gateway = NetworkOrder(kPeerIp);
   // Never freed: a started service lives as long as its machine.
-  self->service_ = new NetService(self->device_, config);
+  self->service_ = new NetService(self->device_, self->config_);
   self->service_->BringUp();
   self->service_->Start();
 }
@@ -88,12 +84,16 @@ bool TestNet::CollectTransmitted() {
   return answered;
 }
 
-void RunScenario(void (*scenario)(TestNet& net)) {
+void RunScenario(void (*scenario)(TestNet& net), void (*configure)(NetConfig& config)) {
   std::fflush(nullptr);
   const pid_t pid = fork();
   ASSERT_NE(pid, -1);
   if (pid == 0) {
     auto net = std::make_unique<TestNet>();
+    net->config().ip = NetworkOrder(kOurIp);
+    net->config().netmask = NetworkOrder({255, 255, 255, 0});
+    net->config().gateway = NetworkOrder(kPeerIp);
+    if (configure != nullptr) configure(net->config());
     svc::testing::Machine machine(2);
     machine.Run([&] {
       net->Start();

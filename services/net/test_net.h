@@ -31,6 +31,7 @@
 #include "services/net/net_client.h"
 #include "services/net/net_service.h"
 #include "services/net/test_frames.h"
+#include "services/sched/sched_service.h"
 
 namespace uk::net::testing {
 
@@ -55,8 +56,21 @@ class TestNet {
   NetService& service() { return *service_; }
   NetClient& client() { return client_; }
 
+  // The service's configuration; by default the static address kOurIp/24
+  // via kPeerIp. RunScenario's `configure` may change it before Start().
+  NetConfig& config() { return config_; }
+
   // On core 0, once the machine runs: the service up on core 1.
   void Start();
+
+  // Runs `fn` on a thread of the net core and waits for it. The service
+  // thread is between turns meanwhile (the core's threads are cooperative),
+  // so `fn` may read lwIP's state and call the service's core-only methods.
+  template <typename Fn>
+  void OnNetCore(Fn fn) {
+    ASSERT_TRUE(svc::Join(svc::SpawnOn(
+        kNetCore, [](void* arg) { (*static_cast<Fn*>(arg))(); }, &fn, "net-test")));
+  }
 
   void Inject(const Bytes& frame);
   uint64_t injected() const { return injected_; }
@@ -102,6 +116,7 @@ class TestNet {
   FakeNetDevice device_{MacAddress{{kOurMac[0], kOurMac[1], kOurMac[2], kOurMac[3], kOurMac[4],
                                     kOurMac[5]}},
                         kNetCore};
+  NetConfig config_;
   NetService* service_ = nullptr;
   NetClient client_{svc::Address{}};
   std::vector<Bytes> unmatched_;
@@ -110,7 +125,8 @@ class TestNet {
 
 // Runs `scenario` on core 0 of a fresh 2-core machine with the service on
 // core 1, in a child process (see the file comment); the calling test fails
-// if the scenario failed or its process died.
-void RunScenario(void (*scenario)(TestNet& net));
+// if the scenario failed or its process died. `configure`, if given, edits
+// the service's configuration first.
+void RunScenario(void (*scenario)(TestNet& net), void (*configure)(NetConfig& config) = nullptr);
 
 }  // namespace uk::net::testing

@@ -41,7 +41,7 @@ struct BlockDriver::RequestHeader {
   fs::IoRequest* request;  // driver-private: whose request this slot carries
 };
 
-BlockDriver* BlockDriver::Start(uint32_t index) {
+BlockDriver* BlockDriver::Start(uint32_t index, uint64_t timeout_ns) {
   pci::Device device;
   if (!pci::FindDevice(kPciVendor, kModernDeviceIdBase + kBlockDeviceType, index, &device) &&
       !pci::FindDevice(kPciVendor, kTransitionalBlockId, index, &device)) {
@@ -51,7 +51,7 @@ BlockDriver* BlockDriver::Start(uint32_t index) {
     Log(LogLevel::kError, "virtio-blk: only one disk is supported so far");
     return nullptr;
   }
-  auto* driver = new BlockDriver();
+  auto* driver = new BlockDriver(timeout_ns);
   if (!driver->Init(device)) return nullptr;  // the device stays FAILED; memory is kept
   return driver;
 }
@@ -99,9 +99,11 @@ bool BlockDriver::Init(const pci::Device& device) {
   }
   queue_->DisableInterrupts();  // enabled only while a thread waits
   transport_.DriverOk();
-  Log(LogLevel::kInfo, "virtio-blk: %lu sectors (%lu MiB)%s, %s, event_idx %s, %u segments",
+  Log(LogLevel::kInfo,
+      "virtio-blk: %lu sectors (%lu MiB)%s, %s, event_idx %s, %u segments, timeout %lu ms",
       sectors_, sectors_ >> 11, read_only_ ? " read-only" : "",
-      transport_.uses_msix() ? "MSI-X" : "INTx", event_idx_ ? "on" : "off", max_segments_);
+      transport_.uses_msix() ? "MSI-X" : "INTx", event_idx_ ? "on" : "off", max_segments_,
+      wait_.timeout_ns() / 1'000'000);
   return true;
 }
 
@@ -115,10 +117,15 @@ void BlockDriver::OnInterrupt(arch::TrapFrame&) {
 
 bool BlockDriver::Transfer(fs::IoRequest* requests, size_t count) {
   ++stats_.batches;
+  if (failed_) return Refuse(requests, count);
   uint32_t in_flight = 0;
   for (size_t i = 0; i < count; ++i) {
     fs::IoRequest& request = requests[i];
-    request.ok = false;
+    request.result = fs::IoResult::kError;
+    if (failed_) {  // a batch before this request timed out
+      ++stats_.refused;
+      continue;
+    }
     uint64_t bytes = 0;
     bool valid = request.segment_count >= 1 && request.segment_count <= max_segments_ &&
                  (request.op == fs::IoOp::kRead || !read_only_);
@@ -133,6 +140,10 @@ bool BlockDriver::Transfer(fs::IoRequest* requests, size_t count) {
     if (in_flight == kMaxInFlight || queue_->free_descriptors() < request.segment_count + 2) {
       RunBatch(in_flight);
       in_flight = 0;
+      if (failed_) {
+        ++stats_.refused;
+        continue;
+      }
     }
     RequestHeader& header = headers_[in_flight];
     header = {request.op == fs::IoOp::kRead ? kTypeIn : kTypeOut, 0, request.sector,
@@ -149,20 +160,34 @@ bool BlockDriver::Transfer(fs::IoRequest* requests, size_t count) {
   }
   RunBatch(in_flight);
   bool all_ok = true;
-  for (size_t i = 0; i < count; ++i) all_ok &= requests[i].ok;
+  for (size_t i = 0; i < count; ++i) all_ok &= requests[i].ok();
   return all_ok;
+}
+
+bool BlockDriver::Refuse(fs::IoRequest* requests, size_t count) {
+  for (size_t i = 0; i < count; ++i) requests[i].result = fs::IoResult::kError;
+  stats_.refused += count;
+  // Only looked at, never popped: the used ring is the device's to write.
+  if (!late_completion_seen_ && queue_->HasCompletions()) {
+    late_completion_seen_ = true;
+    Log(LogLevel::kWarn,
+        "virtio-blk: the failed device completed a request after the timeout; ignored "
+        "(its buffers stay retired)");
+  }
+  return false;
 }
 
 bool BlockDriver::Flush() {
   if (!has_flush_ || read_only_) return true;  // no volatile cache to flush
   fs::IoRequest request;
+  if (failed_) return Refuse(&request, 1);
   RequestHeader& header = headers_[0];
   header = {kTypeFlush, 0, 0, kStatusPending, &request};
   const Segment segments[2] = {{arch::VirtToPhys(&header), 16, false},
                                {arch::VirtToPhys(&header.status), 1, true}};
   queue_->Add(segments, 2, 0);
   RunBatch(1);
-  return request.ok;
+  return request.ok();
 }
 
 void BlockDriver::RunBatch(uint32_t count) {
@@ -171,25 +196,52 @@ void BlockDriver::RunBatch(uint32_t count) {
     transport_.Notify(0);
     ++stats_.notifications;
   }
-  sched::Scheduler& scheduler = sched::Scheduler::Current();
-  uint32_t done = 0;
-  while (done < count) {
+  // One bit per header slot still waiting for the device. A completion for
+  // a slot not in it (the device repeating itself) changes nothing.
+  uint32_t outstanding = count == 32 ? ~0u : (1u << count) - 1;
+  while (outstanding != 0) {
     Completion completion;
     while (queue_->Pop(&completion)) {
-      if (completion.cookie >= kMaxInFlight) continue;  // not ours; Pop already checked
-      RequestHeader& header = headers_[completion.cookie];
-      header.request->ok = header.status == kStatusOk;
-      if (!header.request->ok) ++stats_.errors;
+      const uint64_t slot = completion.cookie;
+      if (slot >= kMaxInFlight || (outstanding & (1u << slot)) == 0) continue;
+      outstanding &= ~(1u << slot);
+      RequestHeader& header = headers_[slot];
+      header.request->result =
+          header.status == kStatusOk ? fs::IoResult::kOk : fs::IoResult::kError;
+      if (!header.request->ok()) ++stats_.errors;
       ++stats_.requests;
-      ++done;
     }
-    if (done == count) break;
+    if (outstanding == 0) break;
     // Ask for an interrupt, re-check (the device may have finished in
-    // between), and only then park until the handler wakes this core.
+    // between), and only then park until the handler wakes this core -- or
+    // until the device has been silent for the whole timeout.
     if (queue_->EnableInterrupts()) continue;
-    scheduler.WaitFor(*this);
+    const fs::BoundedWait::Outcome outcome = wait_.Wait(*this);
     queue_->DisableInterrupts();
+    if (outcome == fs::BoundedWait::Outcome::kTimedOut) {
+      GiveUp(outstanding);
+      return;
+    }
   }
+}
+
+void BlockDriver::GiveUp(uint32_t outstanding) {
+  failed_ = true;
+  uint32_t abandoned = 0;
+  for (uint32_t slot = 0; slot < kMaxInFlight; ++slot) {
+    if ((outstanding & (1u << slot)) == 0) continue;
+    headers_[slot].request->result = fs::IoResult::kTimedOut;
+    ++abandoned;
+  }
+  stats_.timed_out += abandoned;
+  stats_.errors += abandoned;
+  // Tells the device the driver gave up on it (the FAILED status bit). A
+  // courtesy: nothing here relies on the device honouring it.
+  transport_.Fail();
+  Log(LogLevel::kError,
+      "virtio-blk: no completion for %lu ms with %u request(s) outstanding: device marked "
+      "failed; those and all later requests fail with an I/O error",
+      wait_.timeout_ns() / 1'000'000, abandoned);
 }
 
 }  // namespace uk::virtio

@@ -8,8 +8,17 @@
 // handler only acknowledges the device and wakes the core; the queue is
 // touched by that one thread alone.
 //
-// Not handled: a device that never completes a request parks its caller for
-// good (no request timeout yet).
+// Timeout: if the device completes nothing for `timeout_ns` while requests
+// are outstanding, the driver gives up on it for good. The outstanding
+// requests end IoResult::kTimedOut (an I/O error whose buffers the device
+// may still write: their owner retires them, see sector_device.h), every
+// later request fails at once with kError, and the driver never touches the
+// queue again -- no Pop, Add or notification -- so what a late completion
+// writes (used ring, status bytes, data) lands only in memory the driver
+// and the cache have abandoned. The device is not reset: a reset is only
+// complete when the device says so, which a wedged device may never do (and
+// QEMU's virtio-blk reset drains in-flight I/O inside the vCPU's register
+// write, stalling the vCPU that asks).
 
 #include <cstdint>
 
@@ -17,6 +26,7 @@
 #include "kernel/drivers/virtio/pci_transport.h"
 #include "kernel/drivers/virtio/split_queue.h"
 #include "kernel/sched/scheduler.h"
+#include "services/fs/bounded_wait.h"
 #include "services/fs/sector_device.h"
 
 namespace uk::virtio {
@@ -26,18 +36,24 @@ struct BlockStats {
   uint64_t batches = 0;        // Transfer calls
   uint64_t notifications = 0;  // doorbell writes (kicks)
   uint64_t interrupts = 0;
-  uint64_t errors = 0;         // requests the device failed or refused
+  uint64_t errors = 0;         // requests that failed, invalid or timed out
+  uint64_t timed_out = 0;      // requests abandoned when the device timed out
+  uint64_t refused = 0;        // requests failed at once: the device had failed
 };
 
 class BlockDriver final : public fs::SectorDevice, public sched::WaitSource {
  public:
   static constexpr uint16_t kQueueSize = 128;
   static constexpr uint16_t kMaxInFlight = 32;  // requests per device round trip
+  static_assert(kMaxInFlight <= 32, "RunBatch tracks outstanding requests in a 32-bit mask");
+  // No completion for this long with requests outstanding: the device has
+  // failed. Generous: a flush on a busy host can take a while.
+  static constexpr uint64_t kDefaultTimeoutNs = 5'000'000'000;
 
   // Finds the `index`-th virtio-blk PCI device and starts it with its
   // interrupts on the calling core. nullptr (and a log line saying why) if
   // there is none or it cannot be driven. Only one driver may exist.
-  static BlockDriver* Start(uint32_t index = 0);
+  static BlockDriver* Start(uint32_t index = 0, uint64_t timeout_ns = kDefaultTimeoutNs);
 
   // SectorDevice:
   uint64_t SectorCount() const override { return sectors_; }
@@ -52,15 +68,21 @@ class BlockDriver final : public fs::SectorDevice, public sched::WaitSource {
   const BlockStats& stats() const { return stats_; }
   bool uses_msix() const { return transport_.uses_msix(); }
   bool event_idx() const { return event_idx_; }
+  bool failed() const { return failed_; }
 
  private:
   struct RequestHeader;  // the device-visible header + status byte
 
-  BlockDriver() = default;
+  explicit BlockDriver(uint64_t timeout_ns) : wait_(timeout_ns) {}
   bool Init(const pci::Device& device);
   // Publishes the `count` requests added with headers_[0..count) and waits
-  // until all have completed.
+  // until all have completed, or until the device times out (then failed_).
   void RunBatch(uint32_t count);
+  // The device completed nothing in time: `outstanding` (a mask of header
+  // slots) end kTimedOut and the driver stops using the device.
+  void GiveUp(uint32_t outstanding);
+  // After GiveUp: fails `count` requests at once.
+  bool Refuse(fs::IoRequest* requests, size_t count);
   static void OnInterrupt(arch::TrapFrame& frame);
 
   PciTransport transport_;
@@ -71,6 +93,9 @@ class BlockDriver final : public fs::SectorDevice, public sched::WaitSource {
   bool read_only_ = false;
   bool has_flush_ = false;
   bool event_idx_ = false;
+  fs::BoundedWait wait_;
+  bool failed_ = false;  // timed out once: never used again
+  bool late_completion_seen_ = false;
   BlockStats stats_;
 };
 

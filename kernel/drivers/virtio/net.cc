@@ -49,9 +49,17 @@ NetDriver* NetDriver::Start() {
 
 bool NetDriver::Init(const pci::Device& device) {
   if (!transport_.Init(device)) return false;
+  // No VIRTIO_F_EVENT_IDX: QEMU 7.2's virtio-net can lose a transmit kick
+  // with it. After an asynchronous transmit completion
+  // (virtio_net_tx_complete) it pops with notifications on; each pop writes
+  // avail_event and the next emptiness check re-reads avail.idx with no full
+  // barrier in between, so the store and the load can pass each other. The
+  // device then sees an empty ring while we read an old avail_event and skip
+  // the kick, and transmission stops for good (docs/net.md, "The one-core
+  // hang"). The flag protocol (VIRTQ_USED_F_NO_NOTIFY) has no such window:
+  // QEMU clears the flag and fences before its last check.
   const uint64_t features =
-      transport_.Negotiate(kFeatureMac | kFeatureStatus | kFeatureMtu | kFeatureCsum |
-                           kFeatureEventIdx);
+      transport_.Negotiate(kFeatureMac | kFeatureStatus | kFeatureMtu | kFeatureCsum);
   if (features == 0) return false;
   checksum_offload_ = (features & kFeatureCsum) != 0;
   const bool event_idx = (features & kFeatureEventIdx) != 0;

@@ -15,9 +15,10 @@
 #define NO_SYS 1
 #define SYS_LIGHTWEIGHT_PROT 0 /* the caller serializes all lwIP calls */
 /* No cyclic timer list: lwIP's would run ARP, reassembly and DHCP timers
- * several times a second forever. Its user calls tcp_tmr(), etharp_tmr(),
- * ip_reass_tmr() and the DHCP timers only while they have work
- * (services/net/net_timers.h), so an idle core is not woken. */
+ * several times a second forever. Its user calls tcp_fasttmr() and
+ * tcp_slowtmr() (as tcp_tmr() would, keeping tcp_ticks in step with the
+ * clock), etharp_tmr(), ip_reass_tmr() and the DHCP timers only while they
+ * have work (services/net/net_timers.h), so an idle core is not woken. */
 #define LWIP_TIMERS 0
 #define LWIP_NETCONN 0
 #define LWIP_SOCKET 0
@@ -103,6 +104,16 @@
 #define TCP_LISTEN_BACKLOG 1
 #define TCP_DEFAULT_LISTEN_BACKLOG 255
 #define LWIP_TCP_KEEPALIVE 1 /* per-PCB keep_idle/keep_intvl/keep_cnt */
+/*
+ * TIME-WAIT lasts 2 x TCP_MSL: 60 s here, as in Linux (TCP_TIMEWAIT_LEN) and
+ * FreeBSD (net.inet.tcp.msl 30 s), instead of lwIP's 2 minutes (RFC 793's
+ * MSL). A server that closes connections keeps a PCB per close for that
+ * long, out of MEMP_NUM_TCP_PCB; half the time is half the PCBs held after
+ * a burst. The net service runs the TCP timer once per expiry while only
+ * TIME-WAIT PCBs are left (services/net/net_timers.h). LAST-ACK gives up
+ * after 2 x TCP_MSL too (it usually ends sooner, on retransmission limits).
+ */
+#define TCP_MSL 30000UL
 #define SO_REUSE 0
 #define LWIP_CALLBACK_API 1
 
