@@ -139,13 +139,20 @@ void Scheduler::SleepUntil(uint64_t deadline_ns) {
   SwitchToLoop();
 }
 
-void Scheduler::WaitFor(WaitSource& source) {
-  if (source.Ready()) return;
+bool Scheduler::WaitFor(WaitSource& source, uint64_t deadline_ns) {
+  if (source.Ready()) return true;
   Thread* t = current_;
   t->state = ThreadState::kWaiting;
   t->waiting_on = &source;
+  t->timed_out = false;
   waiters_.PushBack(t);
+  if (deadline_ns != SleepQueue::kNever) {  // on both lists; the first to fire wins
+    t->deadline_ns = deadline_ns;
+    t->on_timer = true;
+    sleepers_.Insert(t);
+  }
   SwitchToLoop();
+  return !t->timed_out;
 }
 
 bool Scheduler::Park(uint64_t deadline_ns) {
@@ -267,6 +274,10 @@ void Scheduler::WakeReadyWaiters() {
     if (t->waiting_on->Ready()) {
       waiters_.Remove(t);
       t->waiting_on = nullptr;
+      if (t->on_timer) {
+        sleepers_.Remove(t);
+        t->on_timer = false;
+      }
       MakeRunnable(t);
     }
     t = next;

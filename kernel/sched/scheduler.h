@@ -123,8 +123,9 @@ class Scheduler {
   void Yield();
   void SleepUntil(uint64_t deadline_ns);
   void SleepFor(uint64_t ns) { SleepUntil(NowNs() + ns); }
-  // Parks the calling thread until `source.Ready()`.
-  void WaitFor(WaitSource& source);
+  // Parks the calling thread until `source.Ready()` or the deadline. Returns
+  // false if the deadline passed first (the source may still be ready: look).
+  bool WaitFor(WaitSource& source, uint64_t deadline_ns = SleepQueue::kNever);
   // Parks the calling thread until Unpark() or the deadline. Returns false
   // if the deadline passed first.
   bool Park(uint64_t deadline_ns = SleepQueue::kNever);

@@ -142,6 +142,37 @@ TEST_F(SchedulerTest, WaitForWakesWhenTheSourceBecomesReady) {
   EXPECT_EQ(platform_.wakes(), 1u);
 }
 
+TEST_F(SchedulerTest, WaitForWithADeadlineTimesOutOrSeesTheSource) {
+  FlagSource never, soon;
+  bool timed = true, ready = false;
+  uint64_t timed_out_at = 0;
+  auto waiter = [&] {
+    timed = Scheduler::Current().WaitFor(never, 200'000);
+    timed_out_at = Scheduler::Current().NowNs();
+    ready = Scheduler::Current().WaitFor(soon, 50'000'000);
+  };
+  // Outlives the waiter's second deadline: were the waiter (exited by then)
+  // still on the sleep queue, the loop would wake a dead thread at 50 ms.
+  uint64_t later_woke_at = 0;
+  auto later = [&] {
+    Scheduler::Current().SleepUntil(60'000'000);
+    later_woke_at = Scheduler::Current().NowNs();
+  };
+  Go(&waiter, "waiter");
+  Go(&later, "later");
+  platform_.At(1'000'000, [&] {
+    soon.ready = true;
+    sched_.WakeIfHalted(sched_);
+  });
+  RunToCompletion();
+  EXPECT_FALSE(timed);
+  EXPECT_GE(timed_out_at, 200'000u);
+  EXPECT_LT(timed_out_at, 1'000'000u);
+  EXPECT_TRUE(ready);
+  EXPECT_EQ(later_woke_at, 60'000'000u);
+  EXPECT_EQ(sched_.thread_count(), 0u);
+}
+
 TEST_F(SchedulerTest, ParkTimesOutOrIsUnparked) {
   Thread* parked = nullptr;
   bool first = true, second = false;

@@ -1,7 +1,7 @@
 // The fs service over a disk that stops answering: the block cache and the
 // service on core 1 of a host machine (cores as threads), clients on the
 // other cores. The disk behaves as the virtio-blk driver does with a device
-// that never completes: it waits with a BoundedWait, times out, ends the
+// that never completes: it waits with a deadline, times out, ends the
 // batch kTimedOut (the device keeps the buffers) and fails every later
 // request at once. Every client parked behind the hung request must get an
 // error, nothing may wait for the timeout twice, and what the cache still
@@ -17,7 +17,6 @@
 
 #include "gtest/gtest.h"
 #include "services/fs/block_cache.h"
-#include "services/fs/bounded_wait.h"
 #include "services/fs/fs_client.h"
 #include "services/fs/fs_service.h"
 #include "services/fs/test_image.h"
@@ -54,7 +53,8 @@ class HangingDisk final : public SectorDevice, public sched::WaitSource {
     if (writes && hang_writes.load()) {
       hanging.store(true);
       ++waits;
-      if (wait_.Wait(*this) == BoundedWait::Outcome::kTimedOut) {
+      sched::Scheduler& scheduler = sched::Scheduler::Current();
+      if (!scheduler.WaitFor(*this, scheduler.NowNs() + kTimeoutNs) && !Ready()) {
         failed_ = true;
         ++timeouts;
         for (size_t i = 0; i < count; ++i) {
@@ -97,7 +97,6 @@ class HangingDisk final : public SectorDevice, public sched::WaitSource {
   }
 
   std::vector<uint8_t>& bytes_;
-  BoundedWait wait_{kTimeoutNs};
   bool failed_ = false;
 };
 

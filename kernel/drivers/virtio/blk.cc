@@ -103,7 +103,7 @@ bool BlockDriver::Init(const pci::Device& device) {
       "virtio-blk: %lu sectors (%lu MiB)%s, %s, event_idx %s, %u segments, timeout %lu ms",
       sectors_, sectors_ >> 11, read_only_ ? " read-only" : "",
       transport_.uses_msix() ? "MSI-X" : "INTx", event_idx_ ? "on" : "off", max_segments_,
-      wait_.timeout_ns() / 1'000'000);
+      timeout_ns_ / 1'000'000);
   return true;
 }
 
@@ -216,9 +216,12 @@ void BlockDriver::RunBatch(uint32_t count) {
     // between), and only then park until the handler wakes this core -- or
     // until the device has been silent for the whole timeout.
     if (queue_->EnableInterrupts()) continue;
-    const fs::BoundedWait::Outcome outcome = wait_.Wait(*this);
+    // The deadline restarts after every completion: a slow disk that keeps
+    // completing is waited for; one silent for the whole timeout is not.
+    sched::Scheduler& scheduler = sched::Scheduler::Current();
+    const bool ready = scheduler.WaitFor(*this, scheduler.NowNs() + timeout_ns_) || Ready();
     queue_->DisableInterrupts();
-    if (outcome == fs::BoundedWait::Outcome::kTimedOut) {
+    if (!ready) {
       GiveUp(outstanding);
       return;
     }
@@ -241,7 +244,7 @@ void BlockDriver::GiveUp(uint32_t outstanding) {
   Log(LogLevel::kError,
       "virtio-blk: no completion for %lu ms with %u request(s) outstanding: device marked "
       "failed; those and all later requests fail with an I/O error",
-      wait_.timeout_ns() / 1'000'000, abandoned);
+      timeout_ns_ / 1'000'000, abandoned);
 }
 
 }  // namespace uk::virtio

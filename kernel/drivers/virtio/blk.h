@@ -26,7 +26,6 @@
 #include "kernel/drivers/virtio/pci_transport.h"
 #include "kernel/drivers/virtio/split_queue.h"
 #include "kernel/sched/scheduler.h"
-#include "services/fs/bounded_wait.h"
 #include "services/fs/sector_device.h"
 
 namespace uk::virtio {
@@ -73,7 +72,7 @@ class BlockDriver final : public fs::SectorDevice, public sched::WaitSource {
  private:
   struct RequestHeader;  // the device-visible header + status byte
 
-  explicit BlockDriver(uint64_t timeout_ns) : wait_(timeout_ns) {}
+  explicit BlockDriver(uint64_t timeout_ns) : timeout_ns_(timeout_ns) {}
   bool Init(const pci::Device& device);
   // Publishes the `count` requests added with headers_[0..count) and waits
   // until all have completed, or until the device times out (then failed_).
@@ -93,7 +92,7 @@ class BlockDriver final : public fs::SectorDevice, public sched::WaitSource {
   bool read_only_ = false;
   bool has_flush_ = false;
   bool event_idx_ = false;
-  fs::BoundedWait wait_;
+  const uint64_t timeout_ns_;  // no completion for this long: the device is given up
   bool failed_ = false;  // timed out once: never used again
   bool late_completion_seen_ = false;
   BlockStats stats_;
