@@ -67,7 +67,7 @@ BURST_START = "ringbench: burst start"
 BURST_END = "ringbench: burst end"
 MARKERS = (("ready", READY), ("burst_start", BURST_START), ("burst_end", BURST_END))
 
-SETTLE_S = 1.0          # idle mode: wait this long after `ready`
+SETTLE_S = 1.0          # idle mode: wait this long after `ready` (--settle)
 BEFORE_BURST_S = 1.0    # burst mode: the idle window before `burst start`
 AFTER_BURST_S = 3.0     # burst mode: keep sampling this long after `burst end`
 TAIL_LINES = 30
@@ -580,7 +580,7 @@ def report(args, guest, sampler, source, result):
                            w["wall_s"], w["t_start"], w["cpu_s"], w["percent"], res,
                            w["ticks"], w["ticks_percent"], w["ticks_resolution_percent"]))
         out.append("")
-        out.append("per second (second 1 starts %.1f s after ready):" % SETTLE_S)
+        out.append("per second (second 1 starts %.1f s after ready):" % args.settle)
         out.append(header)
         for i, w in enumerate(doc["per_second"]):
             out.append(format_window("second %d" % (i + 1), w, source, clk_tck))
@@ -608,7 +608,7 @@ def measure_idle(args, guest, sampler, step, slack):
     deadline = guest.start_t + args.timeout
     run_until(guest, sampler, event_seen(guest, "ready"), guest.start_t, step, deadline,
               "waiting for %r" % READY)
-    t0 = guest.events["ready"] + SETTLE_S
+    t0 = guest.events["ready"] + args.settle
     end = t0 + args.seconds
     print("idle_cpu: %r after %.3f s; measuring %g s from %.3f s" % (
         READY, guest.events["ready"] - guest.start_t, args.seconds, t0 - guest.start_t),
@@ -626,7 +626,7 @@ def measure_idle(args, guest, sampler, step, slack):
             "idle": relative(total, guest.start_t),
             "per_second": [relative(w, guest.start_t) for w in per_second],
             "boot_to_ready": relative(boot, guest.start_t),
-            "series_origin": "idle start (ready + %g s)" % SETTLE_S,
+            "series_origin": "idle start (ready + %g s)" % args.settle,
             "series": [{"t_ms": t, "cpu_percent": p} for t, p in series(samples, t0)],
         }
     return result
@@ -677,7 +677,11 @@ def parse_args(argv):
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=20.0,
-                        help="idle mode: how long to measure after `ready` + 1 s (default 20)")
+                        help="idle mode: how long to measure after `ready` + --settle (default 20)")
+    parser.add_argument("--settle", type=float, default=SETTLE_S,
+                        help="idle mode: seconds to wait after `ready` before measuring (default "
+                             "%g; e.g. 12 to skip a network image's ARP timer, which runs for "
+                             "10 s after its last traffic)" % SETTLE_S)
     parser.add_argument("--burst", action="store_true",
                         help="measure around `burst start` / `burst end` instead of idle")
     parser.add_argument("--sample-ms", type=int, default=100,
@@ -702,6 +706,8 @@ def parse_args(argv):
         parser.error("give the image after --, e.g. -- bazel-bin/images/ringbench")
     if not args.seconds > 0:
         parser.error("--seconds must be positive")
+    if not args.settle >= 0:
+        parser.error("--settle must not be negative")
     if args.sample_ms < 1:
         parser.error("--sample-ms must be at least 1")
     if not args.timeout > 0:

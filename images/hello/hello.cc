@@ -6,7 +6,10 @@
 //
 // `--sleep_ms=N`: afterwards core 0's thread sleeps N ms before powering
 // off, which shows what a long sleep costs (the counters printed at exit:
-// one timer interrupt and one timer write however long the sleep).
+// one timer interrupt and one timer write however long the sleep). With
+// `--far_sleeper`, a thread on the last core meanwhile sleeps for a century,
+// a deadline beyond what the timer can count: it must cost that core no
+// interrupts at all, not a storm of early ones.
 
 #include <cstdint>
 
@@ -18,6 +21,11 @@
 
 namespace uk {
 namespace {
+
+void SleepForACentury(void*) {
+  constexpr uint64_t kCenturyNs = 100ull * 365 * 24 * 3600 * 1'000'000'000;
+  sched::Scheduler::Current().SleepFor(kCenturyNs);
+}
 
 void SayHello(void*) {
   Print("hello from cpu %u of %u\n", sched::CurrentCore(), sched::Scheduler::CoreCount());
@@ -41,6 +49,11 @@ int AppMain() {
   if (malformed) {
     Print("hello: sleep_ms must be a number of milliseconds\n");
     return 2;
+  }
+  if (KernelCommandLine().Has("far_sleeper") &&
+      svc::SpawnOn(cores - 1, &SleepForACentury, nullptr, "far-sleeper").id == 0) {
+    Print("hello: could not start the far sleeper\n");
+    return 1;
   }
   if (sleep_ms > 0) {
     sched::Scheduler::Current().SleepFor(sleep_ms * 1'000'000);

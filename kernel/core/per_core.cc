@@ -1,14 +1,17 @@
 #include "kernel/core/per_core.h"
 
 #include <atomic>
+#include <string_view>
 
 #include "kernel/arch/cpu.h"
+#include "kernel/arch/hypervisor.h"
 #include "kernel/arch/lapic.h"
 #include "kernel/arch/percpu.h"
 #include "kernel/arch/power.h"
 #include "kernel/arch/trap.h"
 #include "kernel/arch/tsc.h"
 #include "kernel/core/app.h"
+#include "kernel/core/boot_info.h"
 #include "kernel/core/console.h"
 #include "kernel/core/format.h"
 #include "kernel/core/log.h"
@@ -98,6 +101,41 @@ void OnTimerInterrupt(arch::TrapFrame&) {
 
 void AppThread(void*) { Shutdown(AppMain()); }
 
+// The idle policy every core starts with: chosen from what CPUID says about
+// the hypervisor (sched::ChooseIdlePolicy; docs/sched.md, "Polling only where
+// it pays"), unless --idle_policy= names one. Logged once; a bad value is
+// reported and the automatic choice stands.
+sched::IdlePolicy BootIdlePolicy() {
+  const arch::HypervisorLeaves leaves = arch::ReadHypervisorLeaves();
+  sched::HypervisorCpuid cpuid;
+  cpuid.leaf1_ecx = leaves.leaf1.ecx;
+  cpuid.max_leaf = leaves.vendor.eax;
+  cpuid.vendor[0] = leaves.vendor.ebx;
+  cpuid.vendor[1] = leaves.vendor.ecx;
+  cpuid.vendor[2] = leaves.vendor.edx;
+  cpuid.kvm_features = leaves.features.eax;
+  cpuid.kvm_hints = leaves.features.edx;
+  const sched::IdlePolicyChoice choice = sched::ChooseIdlePolicy(cpuid);
+
+  sched::IdlePolicy policy = choice.policy;
+  const std::string_view flag = KernelCommandLine().Get("idle_policy", "auto");
+  switch (sched::ApplyIdlePolicyFlag(flag, &policy)) {
+    case sched::IdlePolicyFlag::kApplied:
+      Log(LogLevel::kInfo, "idle policy: %s (set by --idle_policy=; auto would choose %s: %s)",
+          sched::IdlePolicyName(policy), sched::IdlePolicyName(choice.policy), choice.reason);
+      return policy;
+    case sched::IdlePolicyFlag::kInvalid:
+      Log(LogLevel::kWarn, "idle policy: unknown --idle_policy=%.*s (auto, adaptive, poll or "
+          "halt); using auto", static_cast<int>(flag.size() < 40 ? flag.size() : 40), flag.data());
+      break;
+    case sched::IdlePolicyFlag::kAuto:
+      break;
+  }
+  Log(LogLevel::kInfo, "idle policy: %s (%s; override with --idle_policy=)",
+      sched::IdlePolicyName(policy), choice.reason);
+  return policy;
+}
+
 uint64_t Percent10(uint64_t part, uint64_t whole) {  // tenths of a percent
   return whole == 0 ? 0 : part * 1000 / whole;
 }
@@ -113,9 +151,12 @@ void SchedulerFatal(const char* what) { Panic("scheduler: %s", what); }
 }  // namespace sched
 
 void PrepareCores(uint32_t count) {
+  const sched::IdlePolicy policy = BootIdlePolicy();
   for (uint32_t i = 0; i < count; ++i) {
     platforms[i] = new KernelPlatform;
-    Scheduler::Register(new Scheduler(i, arch::CpuByIndex(i).apic_id, *platforms[i]));
+    auto* scheduler = new Scheduler(i, arch::CpuByIndex(i).apic_id, *platforms[i]);
+    scheduler->SetIdlePolicy(policy);  // before the core runs: no other reader yet
+    Scheduler::Register(scheduler);
   }
   arch::SetInterruptHandler(arch::kWakeVector, OnWakeInterrupt);
   arch::SetInterruptHandler(arch::kTimerVector, OnTimerInterrupt);

@@ -1,6 +1,8 @@
 #include "kernel/sched/halt_poll.h"
 
 #include <cstdint>
+#include <cstring>
+#include <string>
 
 #include "gtest/gtest.h"
 
@@ -102,6 +104,156 @@ TEST(PlanIdleTest, FixedPolicies) {
   EXPECT_TRUE(halt.may_halt);
   EXPECT_EQ(halt.poll_ns, 0u);
   EXPECT_STREQ(IdlePolicyName(IdlePolicy::kAdaptive), "adaptive");
+}
+
+// ---- The policy at boot (ChooseIdlePolicy, ApplyIdlePolicyFlag) ----
+
+// A signature as CPUID returns it: 12 bytes in EBX, ECX, EDX, little-endian.
+HypervisorCpuid Hypervisor(const char (&signature)[13], uint32_t max_leaf) {
+  HypervisorCpuid cpuid;
+  cpuid.leaf1_ecx = kCpuidHypervisorPresent;
+  cpuid.max_leaf = max_leaf;
+  std::memcpy(cpuid.vendor, signature, 12);
+  return cpuid;
+}
+
+HypervisorCpuid Kvm(uint32_t hints, uint32_t max_leaf = kCpuidKvmFeatures) {
+  HypervisorCpuid cpuid = Hypervisor("KVMKVMKVM\0\0\0", max_leaf);
+  cpuid.kvm_features = 1u << 5;  // KVM_FEATURE_STEAL_TIME, as most hosts offer it
+  cpuid.kvm_hints = hints;
+  return cpuid;
+}
+
+TEST(ChooseIdlePolicyTest, KvmSignatureIsTheDocumentedWords) {
+  // cpuid.rst: ebx = 0x4b4d564b, ecx = 0x564b4d56, edx = 0x4d.
+  HypervisorCpuid cpuid = Kvm(kKvmHintsRealtime);
+  EXPECT_EQ(cpuid.vendor[0], 0x4b4d564bu);
+  EXPECT_EQ(cpuid.vendor[1], 0x564b4d56u);
+  EXPECT_EQ(cpuid.vendor[2], 0x4du);
+}
+
+TEST(ChooseIdlePolicyTest, BareMetalPolls) {
+  HypervisorCpuid cpuid;
+  cpuid.leaf1_ecx = 0x7ffafbff;  // every other bit set: only bit 31 counts
+  IdlePolicyChoice choice = ChooseIdlePolicy(cpuid);
+  EXPECT_EQ(choice.policy, IdlePolicy::kAdaptive);
+  EXPECT_EQ(choice.host, IdleHost::kBareMetal);
+  EXPECT_STREQ(choice.reason, "no hypervisor bit in CPUID: bare metal, the CPU is ours");
+}
+
+TEST(ChooseIdlePolicyTest, BareMetalIgnoresWhatTheHypervisorLeavesSeemToSay) {
+  // Without the hypervisor bit, leaves 0x4000000x are undefined.
+  HypervisorCpuid cpuid = Kvm(/*hints=*/0);
+  cpuid.leaf1_ecx = 0;
+  EXPECT_EQ(ChooseIdlePolicy(cpuid).host, IdleHost::kBareMetal);
+}
+
+TEST(ChooseIdlePolicyTest, KvmWithTheRealtimeHintPolls) {
+  IdlePolicyChoice choice = ChooseIdlePolicy(Kvm(kKvmHintsRealtime));
+  EXPECT_EQ(choice.policy, IdlePolicy::kAdaptive);
+  EXPECT_EQ(choice.host, IdleHost::kKvmDedicated);
+  EXPECT_STREQ(choice.reason, "KVM with KVM_HINTS_REALTIME: dedicated host CPUs");
+}
+
+TEST(ChooseIdlePolicyTest, KvmWithoutTheHintHalts) {
+  IdlePolicyChoice choice = ChooseIdlePolicy(Kvm(/*hints=*/0));
+  EXPECT_EQ(choice.policy, IdlePolicy::kHalt);
+  EXPECT_EQ(choice.host, IdleHost::kKvmShared);
+  EXPECT_STREQ(choice.reason, "KVM without KVM_HINTS_REALTIME: host CPUs may be shared");
+  // Other hint bits are not the realtime one.
+  EXPECT_EQ(ChooseIdlePolicy(Kvm(~kKvmHintsRealtime)).policy, IdlePolicy::kHalt);
+  // Steal time offered or not changes nothing (it is not used; docs/sched.md).
+  HypervisorCpuid no_steal = Kvm(0);
+  no_steal.kvm_features = 0;
+  EXPECT_EQ(ChooseIdlePolicy(no_steal).policy, IdlePolicy::kHalt);
+}
+
+TEST(ChooseIdlePolicyTest, OldKvmHostsReportHighestLeafZero) {
+  // cpuid.rst: "old hosts set eax value to 0x0. This should be interpreted
+  // as if the value was 0x40000001."
+  EXPECT_EQ(ChooseIdlePolicy(Kvm(kKvmHintsRealtime, /*max_leaf=*/0)).host,
+            IdleHost::kKvmDedicated);
+  EXPECT_EQ(ChooseIdlePolicy(Kvm(kKvmHintsRealtime, /*max_leaf=*/0x40000010)).host,
+            IdleHost::kKvmDedicated);
+}
+
+TEST(ChooseIdlePolicyTest, KvmWithoutTheFeaturesLeafHalts) {
+  // A highest leaf of 0x40000000: leaf 0x40000001 is not there, whatever
+  // reading it returned.
+  IdlePolicyChoice choice = ChooseIdlePolicy(Kvm(kKvmHintsRealtime, kCpuidHypervisorBase));
+  EXPECT_EQ(choice.policy, IdlePolicy::kHalt);
+  EXPECT_EQ(choice.host, IdleHost::kKvmShared);
+}
+
+TEST(ChooseIdlePolicyTest, QemuTcgHalts) {
+  IdlePolicyChoice choice = ChooseIdlePolicy(Hypervisor("TCGTCGTCGTCG", kCpuidKvmFeatures));
+  EXPECT_EQ(choice.policy, IdlePolicy::kHalt);
+  EXPECT_EQ(choice.host, IdleHost::kOtherHypervisor);
+  EXPECT_STREQ(choice.reason, "hypervisor \"TCGTCGTCGTCG\" without a dedicated-CPU hint: "
+                              "host CPUs may be shared");
+}
+
+TEST(ChooseIdlePolicyTest, OtherHypervisorsHaltEvenWithBitsThatLookLikeTheHint) {
+  // Hyper-V's signature; its leaf 0x40000001 is not KVM's, so bit 0 of EDX
+  // means nothing here.
+  HypervisorCpuid cpuid = Hypervisor("Microsoft Hv", 0x4000000b);
+  cpuid.kvm_hints = kKvmHintsRealtime;
+  IdlePolicyChoice choice = ChooseIdlePolicy(cpuid);
+  EXPECT_EQ(choice.policy, IdlePolicy::kHalt);
+  EXPECT_EQ(choice.host, IdleHost::kOtherHypervisor);
+  EXPECT_NE(std::string(choice.reason).find("\"Microsoft Hv\""), std::string::npos);
+  // A near miss of KVM's signature is another hypervisor.
+  EXPECT_EQ(ChooseIdlePolicy(Hypervisor("KVMKVMKVMKVM", 0)).host, IdleHost::kOtherHypervisor);
+}
+
+TEST(ChooseIdlePolicyTest, HypervisorWithoutVendorLeafHalts) {
+  // The bit is set but there is no leaf 0x40000000 (its EAX is then not a
+  // hypervisor leaf number): no signature to show.
+  HypervisorCpuid cpuid;
+  cpuid.leaf1_ecx = kCpuidHypervisorPresent;
+  cpuid.max_leaf = 0xd;
+  IdlePolicyChoice choice = ChooseIdlePolicy(cpuid);
+  EXPECT_EQ(choice.policy, IdlePolicy::kHalt);
+  EXPECT_STREQ(choice.reason,
+               "hypervisor without a dedicated-CPU hint: host CPUs may be shared");
+}
+
+TEST(ChooseIdlePolicyTest, UnprintableSignatureBytesStayOnOneLine) {
+  IdlePolicyChoice choice = ChooseIdlePolicy(Hypervisor("ab\ncd\x01\0\0\0\0\0\0", 0x40000001));
+  EXPECT_NE(std::string(choice.reason).find("\"ab?cd?\""), std::string::npos) << choice.reason;
+}
+
+TEST(IdlePolicyFlagTest, AutoKeepsTheChoice) {
+  IdlePolicy policy = IdlePolicy::kHalt;
+  EXPECT_EQ(ApplyIdlePolicyFlag("auto", &policy), IdlePolicyFlag::kAuto);
+  EXPECT_EQ(policy, IdlePolicy::kHalt);
+}
+
+TEST(IdlePolicyFlagTest, APolicyNameOverrides) {
+  for (IdlePolicy wanted : {IdlePolicy::kAdaptive, IdlePolicy::kPoll, IdlePolicy::kHalt}) {
+    IdlePolicy policy = wanted == IdlePolicy::kHalt ? IdlePolicy::kAdaptive : IdlePolicy::kHalt;
+    EXPECT_EQ(ApplyIdlePolicyFlag(IdlePolicyName(wanted), &policy), IdlePolicyFlag::kApplied);
+    EXPECT_EQ(policy, wanted);
+  }
+}
+
+TEST(IdlePolicyFlagTest, AnythingElseIsInvalidAndKeepsTheChoice) {
+  for (const char* bad : {"", "fast", "Poll", "halt ", "adaptiv", "auto=1"}) {
+    IdlePolicy policy = IdlePolicy::kHalt;
+    EXPECT_EQ(ApplyIdlePolicyFlag(bad, &policy), IdlePolicyFlag::kInvalid) << bad;
+    EXPECT_EQ(policy, IdlePolicy::kHalt) << bad;
+  }
+}
+
+TEST(IdlePolicyFlagTest, ParseRoundTripsEveryName) {
+  for (IdlePolicy p : {IdlePolicy::kAdaptive, IdlePolicy::kPoll, IdlePolicy::kHalt}) {
+    IdlePolicy parsed = IdlePolicy::kAdaptive;
+    ASSERT_TRUE(ParseIdlePolicy(IdlePolicyName(p), &parsed));
+    EXPECT_EQ(parsed, p);
+  }
+  IdlePolicy unchanged = IdlePolicy::kPoll;
+  EXPECT_FALSE(ParseIdlePolicy("?", &unchanged));
+  EXPECT_EQ(unchanged, IdlePolicy::kPoll);
 }
 
 }  // namespace
