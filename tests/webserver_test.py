@@ -8,6 +8,12 @@ qemu_boot.ACCEL), serving a generated site through --site=DIR:
   protocol says so) and the server keeps serving;
 - 500 keep-alive connections open at once, each doing two requests;
 - a slowloris client does not hold up others, and is cut off;
+- a download that takes longer than the request limit arrives whole;
+- a long directory path without its slash is redirected, Location exact;
+- with the connection limit lowered: idle connections cannot keep others
+  out, and when every slot is busy a new client gets the whole 503;
+- booted with 32 MiB, 1,000 connections at once are served or refused and
+  the kernel does not panic;
 - with no site, the built-in status page.
 """
 
@@ -24,6 +30,7 @@ import tempfile
 import threading
 import time
 import unittest
+import urllib.parse
 
 import echo_client
 import qemu_boot
@@ -62,7 +69,38 @@ def make_site(root):
             f.write(data)
     os.symlink("style.css", os.path.join(root, "link.css"))
     files["/link.css"] = files["/style.css"]
+    # A directory whose path, percent-encoded, is longer than 1 KiB.
+    long_dir = os.path.join(root, *LONG_DIR.strip("/").split("/"))
+    os.makedirs(long_dir)
+    with open(os.path.join(long_dir, "index.html"), "wb") as f:
+        f.write(b"<h1>far down</h1>\n")
     return files
+
+
+# Four levels of 200-byte names, half spaces: 804 bytes, 1,604 encoded.
+LONG_DIR = "/long" + "".join("/" + "d " * 100 for _ in range(4))
+
+
+def read_response(s):
+    """One HTTP response from socket `s`: (status, headers, body), reading
+    exactly Content-Length bytes of body."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = s.recv(65536)
+        if not chunk:
+            raise AssertionError("closed before a whole head: %r" % data[:300])
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    headers = dict(line.split(": ", 1) for line in lines[1:])
+    length = int(headers.get("Content-Length", "0"))
+    while len(body) < length:
+        chunk = s.recv(65536)
+        if not chunk:
+            raise AssertionError("closed after %d of %d body bytes" % (len(body), length))
+        body += chunk
+    return status, headers, body
 
 
 class Server:
@@ -139,6 +177,11 @@ class WebServerTest(unittest.TestCase):
         cls.tmp = tempfile.mkdtemp(dir=os.environ.get("TEST_TMPDIR"))
         cls.site = os.path.join(cls.tmp, "site")
         cls.files = make_site(cls.site)
+        # More than QEMU's user networking and the host's socket buffers
+        # absorb (a few MiB), so a slow reader really holds up the send.
+        cls.huge = random.Random(8).randbytes(12 * 1024 * 1024)
+        with open(os.path.join(cls.site, "huge.bin"), "wb") as f:
+            f.write(cls.huge)
         cls.server = Server("--site=" + cls.site)
 
     @classmethod
@@ -298,6 +341,175 @@ class WebServerTest(unittest.TestCase):
         finally:
             slow.close()
         self.still_serving()
+
+
+    def test_slow_download_longer_than_the_request_limit(self):
+        # A client that reads /huge.bin (12 MiB) at ~500 KB/s through a
+        # small receive buffer: the server's send takes well over the 10 s
+        # a request may take to arrive. It gets every byte.
+        want = self.huge
+        with socket.socket() as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
+            s.settimeout(60)
+            s.connect((HOST, self.server.port))
+            s.sendall(b"GET /huge.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            data = b""
+            start = time.monotonic()
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+                ahead = len(data) / 500000 - (time.monotonic() - start)
+                if ahead > 0:
+                    time.sleep(ahead)
+        head, _, body = data.partition(b"\r\n\r\n")
+        self.assertTrue(head.startswith(b"HTTP/1.1 200 "), head[:100])
+        self.assertEqual(len(body), len(want))
+        self.assertEqual(body, want)
+        self.still_serving()
+
+    def test_long_directory_redirect(self):
+        target = urllib.parse.quote(LONG_DIR)
+        self.assertGreater(len(target), 1024)
+        reply = self.server.raw(("GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+                                 % target).encode())
+        head = reply.partition(b"\r\n\r\n")[0].decode("latin-1")
+        self.assertTrue(head.startswith("HTTP/1.1 301 "), head[:200])
+        self.assertIn("\r\nLocation: %s/\r\n" % target, head)
+        status, _, body = self.server.get(target + "/")
+        self.assertEqual((status, body), (200, b"<h1>far down</h1>\n"))
+
+
+class LimitsTest(unittest.TestCase):
+    """The connection limit lowered to 8 (--max_connections=8)."""
+    LIMIT = 8
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(dir=os.environ.get("TEST_TMPDIR"))
+        cls.site = os.path.join(cls.tmp, "site")
+        cls.files = make_site(cls.site)
+        cls.server = Server("--site=" + cls.site, "--max_connections=%d" % cls.LIMIT)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def connect(self):
+        return socket.create_connection((HOST, self.server.port), timeout=30)
+
+    def wait_accepted(self, count):
+        # The guest accepts asynchronously; a request on a fresh connection
+        # is answered only after every earlier one was accepted.
+        time.sleep(1 + count * 0.05)
+
+    def test_idle_connections_do_not_keep_others_out(self):
+        idle = []
+        try:
+            for _ in range(self.LIMIT + 4):
+                idle.append(self.connect())
+            self.wait_accepted(len(idle))
+            for i in range(5):
+                status, _, body = self.server.get("/data.json")
+                self.assertEqual((status, body), (200, self.files["/data.json"]), i)
+            # The idle ones that made room were closed by the server.
+            closed = 0
+            for s in idle:
+                s.settimeout(0.2)
+                try:
+                    if s.recv(1) == b"":
+                        closed += 1
+                except socket.timeout:
+                    pass
+                except OSError:
+                    closed += 1
+            self.assertGreaterEqual(closed, 5)
+        finally:
+            for s in idle:
+                s.close()
+
+    def test_busy_answer_arrives_whole(self):
+        # Every slot holds a request that is still arriving (not idle, so
+        # nobody can be cut to make room): a new client gets 503, whole,
+        # even though it is still sending its request when the answer goes.
+        busy = []
+        try:
+            for _ in range(self.LIMIT):
+                s = self.connect()
+                s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")
+                busy.append(s)
+            self.wait_accepted(len(busy))
+            outcomes = []
+            for i in range(10):
+                with self.connect() as s:
+                    try:
+                        s.sendall(b"GET /index.html HTTP/1.1\r\nHost: x\r\n")
+                        for _ in range(10):
+                            s.sendall(b"X-Filler: " + b"f" * 500 + b"\r\n")
+                            time.sleep(0.03)
+                        status, headers, body = read_response(s)
+                        outcomes.append((status, headers.get("Connection"), body.count(b"503")))
+                    except OSError as e:
+                        outcomes.append(repr(e))
+            self.assertEqual(outcomes, [(503, "close", 2)] * 10)
+        finally:
+            for s in busy:
+                s.close()
+        self.server.wait_http()
+
+
+class MemoryPressureTest(unittest.TestCase):
+    """32 MiB of guest memory, less than 512 connections' buffers and
+    stacks: 1,000 connections each ask for a page and stay open."""
+
+    def test_1000_connections_in_32_mib(self):
+        tmp = tempfile.mkdtemp(dir=os.environ.get("TEST_TMPDIR"))
+        files = make_site(os.path.join(tmp, "site"))
+        server = Server("--site=" + os.path.join(tmp, "site"), "--mem=32M")
+        request = b"GET /data.json HTTP/1.1\r\nHost: x\r\n\r\n"
+        socks = []
+        served = refused = 0
+        try:
+            for _ in range(1000):
+                try:
+                    s = socket.create_connection((HOST, server.port), timeout=60)
+                    s.sendall(request)
+                    socks.append(s)
+                except OSError:
+                    refused += 1
+            for s in socks:
+                try:
+                    status, _, body = read_response(s)
+                    if status == 200:
+                        self.assertEqual(body, files["/data.json"])
+                        served += 1
+                    else:
+                        self.assertEqual(status, 503)
+                        refused += 1
+                except (OSError, AssertionError) as e:
+                    if "body bytes" in str(e):
+                        raise
+                    refused += 1  # closed or reset without an answer
+            sys.stderr.write("1000 connections in 32 MiB: %d served, %d refused\n"
+                             % (served, refused))
+            self.assertEqual(served + refused, 1000)
+            self.assertGreater(served, 0)
+            self.assertNotIn("PANIC", server.text())
+            self.assertNotIn("out of memory", server.text())
+            self.assertIsNone(server.vm.poll(), server.text())
+        finally:
+            for s in socks:
+                s.close()
+        try:
+            server.wait_http()
+            status, _, body = server.get("/index.html")
+            self.assertEqual((status, body), (200, files["/index.html"]))
+            self.assertNotIn("PANIC", server.text())
+        finally:
+            server.stop()
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 class BuiltInSiteTest(unittest.TestCase):

@@ -1,10 +1,12 @@
 #include "images/webserver/connection.h"
 
 #include <algorithm>
+#include <new>
 #include <span>
 #include <string_view>
 
 #include "images/webserver/status_page.h"
+#include "kernel/core/heap.h"
 #include "services/http/conditional.h"
 #include "services/http/mime.h"
 #include "services/http/path.h"
@@ -16,8 +18,14 @@ namespace uk::web {
 namespace {
 
 constexpr size_t kRequestBytes = 16 * 1024;  // > request line + header limits
-constexpr size_t kHeadRoom = 1024;           // a response head fits (ResponseHead checks)
+constexpr size_t kHeadRoom = 1024;           // a file's response head fits (ResponseHead checks)
 constexpr size_t kChunkBytes = 32 * 1024;    // file data per fs read / net send
+// The head buffer also holds generated responses, the largest being a
+// redirect whose Location repeats the request's path percent-encoded: the
+// path is no longer than the request line the parser accepts.
+constexpr size_t kHeadBytes = std::max(kHeadRoom, http::RedirectBufferSize(http::Limits{}.max_request_line));
+// What a lingering close reads and throws away at most, besides its time limit.
+constexpr uint64_t kLingerDiscardBytes = 1024 * 1024;
 constexpr std::string_view kServerName = "uk";
 
 // A connection's buffers, on the heap: threads have small stacks. File data
@@ -28,7 +36,7 @@ struct State {
   char request[kRequestBytes];
   size_t have = 0;
   uint8_t out[kHeadRoom + kChunkBytes];
-  char head[kHeadRoom];
+  char head[kHeadBytes];
   char path[fs::kMaxPath];
 
   std::span<uint8_t> chunk() { return {out + kHeadRoom, kChunkBytes}; }
@@ -58,11 +66,19 @@ class Responder {
   bool Send(const void* data, size_t length) {
     const net::Result<size_t> sent =
         server_.net().Send(connection_.socket, {static_cast<const uint8_t*>(data), length});
-    connection_.last_activity_ms = NowMs();
+    server_.SendProgressed(&connection_);  // the send limit counts from here again
     return sent.ok() && sent.value() == length;
   }
-  bool SendWritten(const http::WriteResult<size_t>& written) {
-    return written.ok() && Send(state_.head, written.value());
+  // A generated response that does not fit (it always should) is answered
+  // with a 500 rather than nothing.
+  bool SendWritten(const http::WriteResult<size_t>& written, http::Method method) {
+    if (written.ok()) return Send(state_.head, written.value());
+    const http::ResponseContext context{kServerName, server_.now(), http::Persistence::kClose,
+                                        method};
+    const http::WriteResult<size_t> error = http::WriteErrorResponse(
+        state_.head, http::Status::kInternalServerError, context);
+    if (error.ok()) (void)Send(state_.head, error.value());
+    return false;  // closes the connection
   }
   Outcome Fail(const http::Request& request, http::Status status) {
     return {status, 0, SendError(status, request.method, Context(request).persistence)};
@@ -80,7 +96,7 @@ class Responder {
 bool Responder::SendError(http::Status status, http::Method method,
                           http::Persistence persistence) {
   const http::ResponseContext context{kServerName, server_.now(), persistence, method};
-  return SendWritten(http::WriteErrorResponse(state_.head, status, context));
+  return SendWritten(http::WriteErrorResponse(state_.head, status, context), method);
 }
 
 // fs errors the client caused (no such file) are 404; the rest are ours.
@@ -117,8 +133,8 @@ Outcome Responder::Respond(const http::Request& request) {
     const size_t n = std::min(path.size(), sizeof(location) - 1);
     std::copy_n(path.data(), n, location);
     location[n] = '/';
-    const bool sent =
-        SendWritten(http::WriteRedirect(state_.head, {location, n + 1}, Context(request)));
+    const bool sent = SendWritten(
+        http::WriteRedirect(state_.head, {location, n + 1}, Context(request)), request.method);
     return {http::Status::kMovedPermanently, 0, sent};
   }
   // The directory's index.html; no listings.
@@ -145,7 +161,7 @@ Outcome Responder::Built(const http::Request& request, std::string_view path) {
   head.AddContentLength(length);
   head.AddField("Cache-Control", "no-store");
   head.AddConnection(Context(request).persistence);
-  bool sent = SendWritten(head.Finish());
+  bool sent = SendWritten(head.Finish(), request.method);
   if (sent && request.method != http::Method::kHead) sent = Send(page, length);
   return {http::Status::kOk, request.method == http::Method::kHead ? 0 : length, sent};
 }
@@ -164,8 +180,8 @@ Outcome Responder::File(const http::Request& request, std::string_view path,
   } else if (!request.range.empty() && http::IfRangeMatches(request.if_range, etag, stat.mtime)) {
     const http::ByteRange range = http::ParseRange(request.range, stat.size);
     if (range.kind == http::ByteRange::Kind::kUnsatisfiable) {
-      const bool sent =
-          SendWritten(http::WriteRangeNotSatisfiable(state_.head, stat.size, context));
+      const bool sent = SendWritten(
+          http::WriteRangeNotSatisfiable(state_.head, stat.size, context), request.method);
       return {http::Status::kRangeNotSatisfiable, 0, sent};
     }
     if (range.kind == http::ByteRange::Kind::kSatisfiable) {
@@ -175,7 +191,9 @@ Outcome Responder::File(const http::Request& request, std::string_view path,
     }
   }
 
-  http::ResponseHead head(state_.head, status);
+  // kHeadRoom, not the whole head buffer: the head is copied in front of
+  // the data, into the room before the chunk.
+  http::ResponseHead head({state_.head, kHeadRoom}, status);
   head.AddServer(kServerName);
   head.AddDate(server_.now());
   if (status != http::Status::kNotModified) {
@@ -192,7 +210,7 @@ Outcome Responder::File(const http::Request& request, std::string_view path,
   const http::WriteResult<size_t> head_length = head.Finish();
   if (!head_length.ok()) return Fail(request, http::Status::kInternalServerError);
   const bool body = request.method != http::Method::kHead && length > 0;
-  if (!body) return {status, 0, SendWritten(head_length)};
+  if (!body) return {status, 0, SendWritten(head_length, request.method)};
 
   // The first piece of the body: from the chunk already read, or read now
   // (a range that starts beyond it).
@@ -224,10 +242,41 @@ std::string_view MethodName(const http::Request& request) {
   return request.method_name.empty() ? std::string_view("-") : request.method_name;
 }
 
+// After an error answer the client may still be sending (the rest of a
+// request we refused, or one we never read): closing now would reset the
+// connection (lwIP answers unread data with RST), and the client could lose
+// the answer with it. So: FIN after the answer, then read and discard what
+// comes until the client closes, kLingerDiscardBytes, or the watchdog's
+// linger limit (ServerConfig::linger_ms), whichever is first.
+void LingeringClose(Server& server, Server::Connection& connection, std::span<uint8_t> scratch) {
+  if (connection.timed_out) return;
+  (void)server.net().Shutdown(connection.socket, net::kShutdownWrite);
+  server.EnterPhase(&connection, Server::Phase::kLingering);
+  for (uint64_t discarded = 0; discarded < kLingerDiscardBytes;) {
+    const net::Result<size_t> n = server.net().Recv(connection.socket, scratch);
+    if (!n.ok() || n.value() == 0) break;
+    discarded += n.value();
+  }
+}
+
 }  // namespace
 
+// uk::Allocate, not operator new: it answers nullptr instead of panicking.
+void* NewConnectionState() {
+  void* block = Allocate(sizeof(State));
+  return block != nullptr ? new (block) State : nullptr;
+}
+
+void DeleteConnectionState(void* state) { delete static_cast<State*>(state); }
+
+http::WriteResult<size_t> WriteBusyResponse(const Server& server, std::span<char> buffer) {
+  const http::ResponseContext context{kServerName, server.now(), http::Persistence::kClose,
+                                      http::Method::kGet};
+  return http::WriteErrorResponse(buffer, http::Status::kServiceUnavailable, context);
+}
+
 void Serve(Server& server, Server::Connection& connection) {
-  auto* state = new State;
+  auto* state = static_cast<State*>(connection.state);
   Responder responder(server, connection, *state);
   const http::Limits limits;
   for (;;) {
@@ -239,14 +288,17 @@ void Serve(Server& server, Server::Connection& connection) {
           connection.socket,
           {reinterpret_cast<uint8_t*>(state->request) + state->have, kRequestBytes - state->have});
       if (!n.ok() || n.value() == 0) break;  // closed, reset, or cut off by the watchdog
-      if (state->have == 0) server.RequestStarted(&connection);
+      if (state->have == 0) server.EnterPhase(&connection, Server::Phase::kRequest);
+      connection.any_request = true;
       connection.last_activity_ms = NowMs();
       state->have += n.value();
       continue;
     }
+    server.EnterPhase(&connection, Server::Phase::kSending);
     if (parsed.status == http::ParseStatus::kError) {
-      responder.SendError(parsed.error, request.method, http::Persistence::kClose);
+      const bool sent = responder.SendError(parsed.error, request.method, http::Persistence::kClose);
       server.log().Request(MethodName(request), "-", http::StatusCode(parsed.error), 0);
+      if (sent) LingeringClose(server, connection, {reinterpret_cast<uint8_t*>(state->request), kRequestBytes});
       break;
     }
     const Outcome outcome = responder.Respond(request);
@@ -256,22 +308,22 @@ void Serve(Server& server, Server::Connection& connection) {
     // The next pipelined request, if any, moves to the front.
     std::copy(state->request + parsed.consumed, state->request + state->have, state->request);
     state->have -= parsed.consumed;
-    if (state->have > 0) server.RequestStarted(&connection);
-    else connection.request_started_ms = 0;
+    server.EnterPhase(&connection, state->have > 0 ? Server::Phase::kRequest : Server::Phase::kIdle);
     if (!outcome.keep_open || !request.keep_alive || connection.timed_out) break;
   }
-  delete state;
 }
 
 void RefuseBusy(Server& server, Server::Connection& connection) {
-  char head[512];
-  const http::ResponseContext context{kServerName, server.now(), http::Persistence::kClose,
-                                      http::Method::kGet};
-  const http::WriteResult<size_t> written =
-      http::WriteErrorResponse(head, http::Status::kServiceUnavailable, context);
-  if (written.ok()) (void)server.net().Send(connection.socket, {reinterpret_cast<uint8_t*>(head),
-                                                                 written.value()});
+  auto* state = static_cast<State*>(connection.state);
+  server.EnterPhase(&connection, Server::Phase::kSending);
+  const http::WriteResult<size_t> written = WriteBusyResponse(server, state->head);
   server.log().Request("-", "-", 503, 0);
+  if (!written.ok()) return;
+  const net::Result<size_t> sent =
+      server.net().Send(connection.socket, {reinterpret_cast<uint8_t*>(state->head), written.value()});
+  if (sent.ok() && sent.value() == written.value()) {
+    LingeringClose(server, connection, {reinterpret_cast<uint8_t*>(state->request), kRequestBytes});
+  }
 }
 
 }  // namespace uk::web

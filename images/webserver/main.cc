@@ -40,6 +40,18 @@ uint32_t CoreFlag(std::string_view key, uint32_t fallback) {
   return static_cast<uint32_t>(core);
 }
 
+// A positive number from the command line (a limit), or `fallback`.
+uint64_t LimitFlag(std::string_view key, uint64_t fallback) {
+  bool malformed = false;
+  const uint64_t value = KernelCommandLine().GetNumber(key, fallback, &malformed);
+  if (malformed || value == 0) {
+    Log(LogLevel::kWarn, "webserver: --%.*s must be a positive number; using %lu",
+        static_cast<int>(key.size()), key.data(), fallback);
+    return fallback;
+  }
+  return value;
+}
+
 }  // namespace
 
 int AppMain() {
@@ -49,6 +61,13 @@ int AppMain() {
   config.net_core = CoreFlag("net_core", last < 1 ? last : 1);
   config.fs_core = CoreFlag("fs_core", last < 2 ? last : 2);
   config.http_core = CoreFlag("http_core", last < 3 ? last : 3);
+  // The limits of docs/webserver.md; tests lower them.
+  config.max_connections =
+      static_cast<uint32_t>(LimitFlag("max_connections", config.max_connections));
+  config.request_timeout_ms = LimitFlag("request_timeout_ms", config.request_timeout_ms);
+  config.idle_timeout_ms = LimitFlag("idle_timeout_ms", config.idle_timeout_ms);
+  config.send_timeout_ms = LimitFlag("send_timeout_ms", config.send_timeout_ms);
+  config.linger_ms = LimitFlag("linger_ms", config.linger_ms);
 
   const net::NetStartResult net = net::StartNetService(config.net_core);
   if (!net.has_device) {

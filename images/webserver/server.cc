@@ -1,12 +1,25 @@
 #include "images/webserver/server.h"
 
+#include <new>
+
 #include "images/webserver/connection.h"
+#include "kernel/core/heap.h"
 #include "kernel/core/log.h"
 #include "kernel/sched/scheduler.h"
 
 namespace uk::web {
 
 uint64_t NowMs() { return sched::Scheduler::Current().NowNs() / 1000000; }
+
+namespace {
+
+// Memory that must still be free, as one block, after a connection's
+// buffers are allocated: the connection thread's stack (which the scheduler
+// cannot do without) and what the net and fs services allocate on its
+// behalf come from the same pages. Short of it, the connection is refused.
+constexpr size_t kSpawnReserveBytes = 256 * 1024;
+
+}  // namespace
 
 Server::Server(const ServerConfig& config)
     : config_(config), net_(config.net), fs_(config.fs) {}
@@ -42,7 +55,22 @@ void Server::Run(void* arg) {
       scheduler.SleepFor(10 * 1000000);
       continue;
     }
-    auto* connection = new Connection{&self, peer.value().handle};
+    // Nothing here may panic when memory runs out (operator new would):
+    // every allocation is uk::Allocate, which answers nullptr, and a
+    // connection that cannot get its memory is refused.
+    const uint32_t socket = peer.value().handle;
+    void* block = Allocate(sizeof(Connection));
+    auto* connection = block != nullptr ? new (block) Connection{&self, socket} : nullptr;
+    void* state = connection != nullptr ? NewConnectionState() : nullptr;
+    void* reserve = state != nullptr ? Allocate(kSpawnReserveBytes) : nullptr;
+    if (reserve == nullptr) {
+      DeleteConnectionState(state);
+      delete connection;
+      self.RefuseForMemory(socket);
+      continue;
+    }
+    Free(reserve);
+    connection->state = state;
     scheduler.Spawn(&ServeThread, connection, "http-conn", sched::Joinable::kNo);
   }
 }
@@ -51,14 +79,46 @@ void Server::ServeThread(void* arg) {
   auto* connection = static_cast<Connection*>(arg);
   Server& server = *connection->server;
   server.Register(connection);
-  if (server.open_ > server.config_.max_connections) {
-    RefuseBusy(server, *connection);  // 503, then close
+  // All slots taken: an idle connection (one that sent nothing, or waits
+  // between requests) makes room; if none is idle, 503.
+  if (server.open_ > server.config_.max_connections && !server.EvictIdle(connection)) {
+    ++server.refused_busy_;
+    RefuseBusy(server, *connection);  // 503, then a lingering close
   } else {
     Serve(server, *connection);
   }
   (void)server.net_.Close(connection->socket);
   server.Unregister(connection);
+  DeleteConnectionState(connection->state);
   delete connection;
+}
+
+bool Server::EvictIdle(const Connection* except) {
+  Connection* victim = nullptr;
+  for (Connection* c = connections_; c != nullptr; c = c->next) {
+    if (c == except || c->timed_out || c->phase != Phase::kIdle) continue;
+    if (victim == nullptr || c->last_activity_ms < victim->last_activity_ms) victim = c;
+  }
+  if (victim == nullptr) return false;
+  // Its thread's blocked read returns end-of-stream and it closes, as when
+  // the watchdog cuts it.
+  victim->timed_out = true;
+  ++evicted_idle_;
+  (void)net_.Shutdown(victim->socket, net::kShutdownRead | net::kShutdownWrite);
+  return true;
+}
+
+void Server::RefuseForMemory(uint32_t socket) {
+  ++refused_memory_;
+  char head[http::kGeneratedResponseBytes];
+  const http::WriteResult<size_t> written = WriteBusyResponse(*this, head);
+  if (written.ok()) {
+    (void)net_.Send(socket, {reinterpret_cast<uint8_t*>(head), written.value()},
+                    net::Blocking::kNo);
+  }
+  (void)net_.Shutdown(socket, net::kShutdownWrite);
+  (void)net_.Close(socket);
+  log_.Request("-", "-", 503, 0);
 }
 
 void Server::Register(Connection* c) {
@@ -70,14 +130,34 @@ void Server::Register(Connection* c) {
   DeadlineMayBeEarlier(*c);  // always, if the watchdog is parked with nothing to watch
 }
 
-void Server::RequestStarted(Connection* c) {
-  c->request_started_ms = NowMs();
-  DeadlineMayBeEarlier(*c);  // 10 s from now may come before an idle 30 s
+void Server::EnterPhase(Connection* c, Phase phase) {
+  c->phase = phase;
+  c->phase_started_ms = NowMs();
+  if (phase == Phase::kIdle) c->last_activity_ms = c->phase_started_ms;
+  DeadlineMayBeEarlier(*c);  // e.g. 10 s from now may come before an idle 30 s
+}
+
+void Server::SendProgressed(Connection* c) {
+  c->phase_started_ms = NowMs();
+  c->last_activity_ms = c->phase_started_ms;
+  // Later than before: the watchdog finds it not due when it wakes.
 }
 
 uint64_t Server::Deadline(const Connection& c) const {
-  return c.request_started_ms != 0 ? c.request_started_ms + config_.request_timeout_ms
-                                   : c.last_activity_ms + config_.idle_timeout_ms;
+  switch (c.phase) {
+    case Phase::kIdle:
+      // A connection that never sent a byte gets the request limit, not
+      // the keep-alive one: a client cannot park a slot for 30 s for free.
+      return c.last_activity_ms +
+             (c.any_request ? config_.idle_timeout_ms : config_.request_timeout_ms);
+    case Phase::kRequest:
+      return c.phase_started_ms + config_.request_timeout_ms;
+    case Phase::kSending:
+      return c.phase_started_ms + config_.send_timeout_ms;
+    case Phase::kLingering:
+      return c.phase_started_ms + config_.linger_ms;
+  }
+  return c.last_activity_ms;
 }
 
 void Server::DeadlineMayBeEarlier(const Connection& c) {
@@ -100,8 +180,9 @@ void Server::Unregister(Connection* c) {
 }
 
 // Sleeps until the earliest deadline of the open connections: a connection
-// idle past the keep-alive timeout, or whose request has been arriving for
-// too long (a slowloris client), is shut down; its thread's blocked read
+// idle past the keep-alive timeout, whose request has been arriving for
+// too long (a slowloris client), whose response makes no progress (a client
+// that stopped reading) or that has lingered long enough, is shut down; its thread's blocked read
 // then returns end-of-stream and the thread closes it. With no connection
 // the watchdog parks with no deadline, so an idle server arms no timer; a
 // connection that opens, or starts a request, unparks it if its deadline

@@ -13,6 +13,7 @@
 // time: past them a client gets 4xx/503 and is closed, and others go on.
 // The watchdog that enforces the time limits sleeps until the earliest
 // connection's deadline, and with no connection arms no timer at all.
+// docs/webserver.md lists every limit and what a client sees at it.
 
 #include <cstdint>
 
@@ -32,7 +33,11 @@ struct ServerConfig {
   uint16_t port = 80;
   uint32_t max_connections = 512;
   uint64_t idle_timeout_ms = 30000;     // keep-alive with no request under way
-  uint64_t request_timeout_ms = 10000;  // from a request's first byte to its end
+  // From a request's first byte to its end (slowloris), and from the
+  // connection's opening to its first byte.
+  uint64_t request_timeout_ms = 10000;
+  uint64_t send_timeout_ms = 20000;  // a response's send that makes no progress
+  uint64_t linger_ms = 2000;         // reading and discarding after an error answer
   uint64_t unix_time_at_boot = 0;       // for Date; 0 = no clock (no Date sent)
 };
 
@@ -55,24 +60,40 @@ class Server {
   fs::FsClient& fs() { return fs_; }
   AccessLog& log() { return log_; }
 
+  // What a connection is doing, which decides its deadline (Deadline()).
+  enum class Phase : uint8_t {
+    kIdle,       // waiting for a request's first byte: keep-alive (or first-byte) limit
+    kRequest,    // a request is arriving: the request limit from its first byte
+    kSending,    // answering: the send limit from the last send that completed
+    kLingering,  // write side shut after an error answer: reading what still comes
+  };
+
   // Connections register while open, so the watchdog can see them.
   struct Connection {
     Server* server = nullptr;
     uint32_t socket = 0;
-    uint64_t request_started_ms = 0;  // 0 while idle between requests
+    void* state = nullptr;  // the connection's buffers (connection.cc), allocated on accept
+    Phase phase = Phase::kIdle;
+    uint64_t phase_started_ms = 0;  // kSending: the last send that completed
     uint64_t last_activity_ms = 0;
+    bool any_request = false;  // a byte has arrived: the keep-alive limit applies when idle
     bool timed_out = false;
     Connection* prev = nullptr;
     Connection* next = nullptr;
   };
   void Register(Connection* connection);
   void Unregister(Connection* connection);
-  // A request began arriving on `connection` (its first bytes, or a
-  // pipelined one already buffered): the 10 s limit starts.
-  void RequestStarted(Connection* connection);
+  // `connection` enters `phase` now (a request's first bytes, or a
+  // pipelined one already buffered: the 10 s limit starts; a response; ...).
+  void EnterPhase(Connection* connection, Phase phase);
+  // A send completed: a response's send limit starts again.
+  void SendProgressed(Connection* connection);
   uint32_t open_connections() const { return open_; }
   uint64_t served() const { return served_; }
   void CountRequest() { ++served_; }
+  uint64_t refused_busy() const { return refused_busy_; }
+  uint64_t refused_memory() const { return refused_memory_; }
+  uint64_t evicted_idle() const { return evicted_idle_; }
 
  private:
   static void Watchdog(void* self);
@@ -82,6 +103,12 @@ class Server {
   uint64_t Deadline(const Connection& connection) const;
   // A deadline may now come before the watchdog's: wake it to look again.
   void DeadlineMayBeEarlier(const Connection& connection);
+  // All slots are taken: cut the idle connection that has waited longest
+  // (not `except`). False if none is idle.
+  bool EvictIdle(const Connection* except);
+  // Out of memory for a connection: a 503 if it fits in the send buffer at
+  // once, then close.
+  void RefuseForMemory(uint32_t socket);
 
   const ServerConfig config_;
   net::NetClient net_;
@@ -92,6 +119,7 @@ class Server {
   Connection* connections_ = nullptr;
   uint32_t open_ = 0;
   uint64_t served_ = 0;
+  uint64_t refused_busy_ = 0, refused_memory_ = 0, evicted_idle_ = 0;
   sched::Thread* watchdog_ = nullptr;
   uint64_t watchdog_deadline_ms_ = 0;  // what it sleeps until; UINT64_MAX: none; 0: awake
 };

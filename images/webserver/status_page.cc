@@ -24,9 +24,12 @@ size_t RenderStatusPage(Server& server, char* out, size_t size) {
       "core and talk only through lock-free rings; a core with nothing to do halts.</p>\n"
       "<ul><li>cores: %u (net on %u, fs on %u, http on %u)</li>"
       "<li>up %lu.%lu s, %lu requests served, %u connections open</li>"
+      "<li>connections refused: %lu too many (503), %lu out of memory; idle ones cut to make "
+      "room: %lu</li>"
       "<li>site: %s</li></ul>\n",
       sched::Scheduler::CoreCount(), config.net_core, config.fs_core, config.http_core,
       uptime_ms / 1000, uptime_ms / 100 % 10, server.served(), server.open_connections(),
+      server.refused_busy(), server.refused_memory(), server.evicted_idle(),
       config.has_site ? "a disk" : "none attached: this built-in page (run with --site=DIR)");
   add("<h2>Per-core counters</h2>\n<pre>");
   for (uint32_t core = 0; core < sched::Scheduler::CoreCount(); ++core) {

@@ -25,8 +25,9 @@
 
 namespace uk::sched {
 
-// Chosen per core by the image's configuration (or a benchmark). It picks a
-// strategy; it never says whether the core has work (the rings say that).
+// Every core starts with the one chosen at boot (ChooseIdlePolicy below, or
+// `--idle_policy=`); a benchmark may change it per core. It picks a strategy;
+// it never says whether the core has work (the rings say that).
 enum class IdlePolicy : uint8_t {
   kAdaptive,  // poll for the adaptive window, then halt
   kPoll,      // never halt (benchmarks: the pure polling baseline)
@@ -108,7 +109,8 @@ struct HypervisorCpuid {
   uint32_t leaf1_ecx = 0;     // CPUID 0x1 ECX; bit 31: a hypervisor is present
   uint32_t max_leaf = 0;      // CPUID 0x40000000 EAX: highest hypervisor leaf
   uint32_t vendor[3] = {};    //   EBX, ECX, EDX: signature, "KVMKVMKVM\0\0\0" for KVM
-  uint32_t kvm_features = 0;  // CPUID 0x40000001 EAX: KVM_FEATURE_* bits
+  uint32_t kvm_features = 0;  // CPUID 0x40000001 EAX: KVM_FEATURE_* bits (unused
+                              //   so far: steal time, docs/sched.md)
   uint32_t kvm_hints = 0;     //   EDX: KVM_HINTS_* bits
 };
 

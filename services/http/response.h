@@ -75,6 +75,18 @@ class ResponseHead {
   bool invalid_ = false;
 };
 
+// Bytes that always hold a generated response (error, 416, 301) apart
+// from the Location value: status line, Server, Date, Content-Type,
+// Content-Length, Content-Range, Connection and the body, with room to spare.
+inline constexpr size_t kGeneratedResponseBytes = 512;
+
+// A buffer this size always holds WriteRedirect's answer for a path of up to
+// `max_path_bytes`, whatever its bytes: each may be percent-encoded (3 bytes),
+// and the redirect adds the trailing '/'.
+constexpr size_t RedirectBufferSize(size_t max_path_bytes) {
+  return kGeneratedResponseBytes + 3 * (max_path_bytes + 1);
+}
+
 // What the small generated responses below need to know.
 struct ResponseContext {
   std::string_view server = "uk";  // empty: no Server field
@@ -98,7 +110,7 @@ WriteResult<size_t> WriteRangeNotSatisfiable(std::span<char> buffer, uint64_t fi
                                              const ResponseContext& context);
 
 // 301 to `location_path` (e.g. "/dir/" for a request of "/dir"), with a
-// short body.
+// short body. It fits in RedirectBufferSize(location_path.size()) bytes.
 WriteResult<size_t> WriteRedirect(std::span<char> buffer, std::string_view location_path,
                                   const ResponseContext& context);
 

@@ -240,6 +240,27 @@ TEST(GeneratedResponseTest, RangeNotSatisfiableAndRedirect) {
   EXPECT_EQ(ContentLengthOf(r.head), r.body.size());
 }
 
+// The longest path a request line allows, every byte percent-encoded: the
+// redirect still fits in RedirectBufferSize, with the Location exact.
+TEST(GeneratedResponseTest, RedirectOfTheLongestPathFits) {
+  const Limits limits;
+  const std::string path = "/" + std::string(limits.max_request_line - 2, ' ') + "/";
+  std::string expected = "Location: /";
+  for (size_t i = 0; i < limits.max_request_line - 2; ++i) expected += "%20";
+  expected += "/\r\n";
+  ResponseContext context;
+  context.now = kNow;
+  context.persistence = Persistence::kKeepAlive;
+  std::string buffer(RedirectBufferSize(path.size()), '#');
+  const WriteResult<size_t> length =
+      WriteRedirect(std::span<char>(buffer.data(), buffer.size()), path, context);
+  ASSERT_TRUE(length.ok());
+  const Response r = Split(std::string_view(buffer.data(), length.value()));
+  EXPECT_EQ(r.head.rfind("HTTP/1.1 301 Moved Permanently\r\n", 0), 0u);
+  EXPECT_NE(r.head.find(expected), std::string::npos);
+  EXPECT_EQ(ContentLengthOf(r.head), r.body.size());
+}
+
 TEST(GeneratedResponseTest, TooSmallBuffer) {
   char full[1024];
   ResponseContext context;

@@ -62,8 +62,9 @@ Error NetClient::Shutdown(uint32_t socket, uint32_t how) {
   return Call({.op = NetOp::kShutdown, .handle = socket, .flags = how}).error;
 }
 
-Error NetClient::Close(uint32_t socket) {
-  return Call({.op = NetOp::kClose, .handle = socket}).error;
+Error NetClient::Close(uint32_t socket, CloseMode mode) {
+  const uint32_t flags = mode == CloseMode::kAbort ? kAbortive : 0;
+  return Call({.op = NetOp::kClose, .handle = socket, .flags = flags}).error;
 }
 
 Result<Info> NetClient::GetInfo() {

@@ -18,6 +18,9 @@ template <typename T>
 using Result = uk::Result<T, Error>;
 
 enum class Blocking : uint8_t { kYes, kNo };
+// kGraceful: unsent data is still delivered (for at most 20 s), then FIN.
+// kAbort: unsent data is dropped and the peer gets a RST (a killed client).
+enum class CloseMode : uint8_t { kGraceful, kAbort };
 
 struct Peer {
   uint32_t handle = 0;
@@ -45,7 +48,7 @@ class NetClient {
   // Up to out.size() bytes; 0 at the end of the stream.
   Result<size_t> Recv(uint32_t socket, std::span<uint8_t> out, Blocking blocking = Blocking::kYes);
   Error Shutdown(uint32_t socket, uint32_t how);
-  Error Close(uint32_t socket);
+  Error Close(uint32_t socket, CloseMode mode = CloseMode::kGraceful);
   Result<Info> GetInfo();
   // The interface's address once it has one (DHCP takes a few round trips),
   // waiting at most `timeout_ms`; 0 if none came. One request that the

@@ -24,7 +24,9 @@
 //   kRecv      handle, address, length, flags    value = bytes read, 0 = end of stream
 //                                                (a zero-length Recv also answers 0 at once)
 //   kShutdown  handle, how (flags: 1 read, 2 write, 3 both)
-//   kClose     handle                            (pending requests get kClosed)
+//   kClose     handle, flags (kAbortive)         (pending requests get kClosed). Queued
+//                                                data is still sent, for at most 20 s;
+//                                                kAbortive drops it and resets at once
 //   kInfo      -                                 ip, value = netmask, value2 = gateway
 //   kWaitForAddress timeout_ms                   as kInfo, once the interface has an
 //                                                address or timeout_ms has passed (then
@@ -76,6 +78,8 @@ enum class NetOp : uint32_t {
 
 inline constexpr uint32_t kNonBlocking = 1u << 8;
 inline constexpr uint32_t kShutdownRead = 1, kShutdownWrite = 2;
+// kClose: abort (RST) instead of sending what is still queued.
+inline constexpr uint32_t kAbortive = 1u << 9;
 
 struct NetRequest {
   static constexpr auto kKind = static_cast<ipc::MessageKind>(kNetRequestKind);

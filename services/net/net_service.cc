@@ -12,6 +12,7 @@
 #include "lwip/tcp.h"
 #include "netif/ethernet.h"
 #include "services/call.h"
+#include "services/net/overload.h"
 
 namespace uk::net {
 namespace {
@@ -73,6 +74,7 @@ void NetService::BringUp() {
     dhcp_started_ms_ = NowMs();
   }
   tcp_clock_ = TcpClock(NowMs());
+  UpdateMemoryStats();
   sched::Scheduler& scheduler = sched::Scheduler::Current();
   timer_thread_ = scheduler.Spawn(&TimerThread, this, "net-timers", sched::Joinable::kNo);
   RescheduleTimer();
@@ -164,8 +166,8 @@ uint32_t NetService::ReceiveFrames(uint32_t budget) {
   std::span<const uint8_t> frame;
   while (frames < budget && device_.Receive(&frame)) {
     ++frames;
-    pbuf* p = pbuf_alloc(PBUF_RAW, static_cast<uint16_t>(frame.size()), PBUF_POOL);
-    if (p != nullptr) pbuf_take(p, frame.data(), static_cast<uint16_t>(frame.size()));
+    pbuf* p = CopyFrame(frame);
+    if (p != nullptr && MakeRoomForSyn(frame)) ++stats_.syn_evicted;
     device_.ReleaseReceived();  // the device buffer is free again: we copied
     if (p == nullptr) {
       ++stats_.dropped_in;
@@ -176,6 +178,28 @@ uint32_t NetService::ReceiveFrames(uint32_t budget) {
   }
   if (frames > 0) last_traffic_ms_ = NowMs();
   return frames;
+}
+
+pbuf* NetService::CopyFrame(std::span<const uint8_t> frame) {
+  // Out-of-order data is the one thing in the pool that may be dropped
+  // (its sender retransmits it); unread in-order data may not. Keeping a
+  // reserve, not waiting for the pool to run dry, leaves room for the
+  // frames lwIP holds while this one is processed.
+  stats_.ooseq_dropped += FreeOutOfOrderQueues(kPoolReserve);
+  const auto length = static_cast<uint16_t>(frame.size());
+  pbuf* p = pbuf_alloc(PBUF_RAW, length, PBUF_POOL);
+  if (p != nullptr) pbuf_take(p, frame.data(), length);
+  return p;
+}
+
+void NetService::UpdateMemoryStats() {
+  const LwipMemory memory = ReadLwipMemory();
+  stats_.heap_size.Set(memory.heap_size);
+  stats_.heap_used.Set(memory.heap_used);
+  stats_.heap_max.Set(memory.heap_max);
+  stats_.pool_size.Set(memory.pool_size);
+  stats_.pool_used.Set(memory.pool_used);
+  stats_.pool_max.Set(memory.pool_max);
 }
 
 void NetService::SyncTcpTicks(uint64_t now_ms) { tcp_ticks += tcp_clock_.Sync(now_ms); }
@@ -276,6 +300,7 @@ void NetService::Poll() {
     // Ask for an interrupt at the next frame; if one came meanwhile, go on.
     if (!device_.ArmInterrupts()) break;
   }
+  UpdateMemoryStats();
   RescheduleTimer();
 }
 

@@ -42,6 +42,15 @@ struct NetStats {
   ipc::StatCounter dropped_out;  // transmit ring full
   ipc::StatCounter timer_runs;     // turns that ran at least one lwIP timer
   ipc::StatCounter timer_wakeups;  // deadlines the timer thread slept until
+  // Defences against hostile peers (services/net/overload.h).
+  ipc::StatCounter ooseq_dropped;    // out-of-order queues dropped to refill the pool
+  ipc::StatCounter syn_evicted;      // half-open connections aborted for a new SYN
+  // lwIP's memory, bytes for the heap and buffers for the pool, updated at
+  // the end of every turn: readable from any core (relaxed atomics). The
+  // heap holds send buffers (tcp_write copies) and outgoing frames; the
+  // pool holds received frames, unread and out-of-order data.
+  ipc::StatCounter heap_size, heap_used, heap_max;
+  ipc::StatCounter pool_size, pool_used, pool_max;
 };
 
 class NetService final : public svc::Service {
@@ -81,6 +90,10 @@ class NetService final : public svc::Service {
   void Poll() override;
   // One pass over the device's received frames (at most `budget`).
   uint32_t ReceiveFrames(uint32_t budget);
+  // A pool buffer holding `frame`, after freeing out-of-order data if the
+  // pool ran low; nullptr if none could be had.
+  struct pbuf* CopyFrame(std::span<const uint8_t> frame);
+  void UpdateMemoryStats();
   void RunTimers();
   void RunTcpTimer(uint64_t now_ms);
   // tcp_ticks catches up with the service clock (TcpClock).

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "lwip/pbuf.h"
+#include "lwip/priv/tcp_priv.h"
 #include "lwip/tcp.h"
 
 namespace uk::net {
@@ -85,6 +86,7 @@ void SocketTable::Attach(uint32_t index, tcp_pcb* pcb) {
   tcp_recv(pcb, &OnReceive);
   tcp_sent(pcb, &OnSent);
   tcp_err(pcb, &OnError);
+  tcp_poll(pcb, &OnPoll, kPollTicks);
 }
 
 void SocketTable::Detach(Socket& s, bool abort) {
@@ -100,6 +102,14 @@ void SocketTable::Detach(Socket& s, bool abort) {
   tcp_recv(pcb, nullptr);
   tcp_sent(pcb, nullptr);
   tcp_err(pcb, nullptr);
+  tcp_poll(pcb, nullptr, 0);
+  if (!abort && (pcb->unsent != nullptr || pcb->unacked != nullptr)) {
+    // Data still queued: lwIP sends it, then the FIN, for as long as the
+    // peer takes; OnClosedPoll bounds that. Set before tcp_close, which may
+    // free the PCB (then nothing is called).
+    tcp_arg(pcb, reinterpret_cast<void*>(static_cast<uintptr_t>(tcp_ticks)));
+    tcp_poll(pcb, &OnClosedPoll, kPollTicks);
+  }
   if (abort || tcp_close(pcb) != ERR_OK) tcp_abort(pcb);
 }
 
@@ -202,6 +212,25 @@ err_t SocketTable::OnSent(void* arg, tcp_pcb*, uint16_t) {
   return ERR_OK;
 }
 
+err_t SocketTable::OnPoll(void* arg, tcp_pcb*) {
+  auto* s = static_cast<Socket*>(arg);
+  if (s != nullptr && s->send.active) {
+    // A Send that stopped on ERR_MEM has no sent callback to wait for when
+    // nothing of its own is in flight: retry it now and then.
+    ++s->table->stats_.send_retries;
+    s->table->MarkDirty(s->index);
+  }
+  return ERR_OK;
+}
+
+err_t SocketTable::OnClosedPoll(void* arg, tcp_pcb* pcb) {
+  const auto closed_at = static_cast<uint32_t>(reinterpret_cast<uintptr_t>(arg));
+  if (pcb->unsent == nullptr && pcb->unacked == nullptr) return ERR_OK;  // only the FIN left
+  if (tcp_ticks - closed_at < kClosedSendLimitTicks) return ERR_OK;
+  tcp_abort(pcb);  // frees the queued data; the peer gets a RST
+  return ERR_ABRT;
+}
+
 void SocketTable::OnError(void* arg, err_t err) {
   // lwIP has already freed the pcb.
   auto* s = static_cast<Socket*>(arg);
@@ -273,7 +302,7 @@ bool SocketTable::Handle(const ipc::Message& message, const NetRequest& request,
       *reply = Shutdown(*s, index, request.flags);
       return true;
     case NetOp::kClose:
-      *reply = Close(index);
+      *reply = Close(index, request.flags);
       return true;
     default:
       break;
@@ -354,11 +383,11 @@ NetReply SocketTable::Shutdown(Socket& s, uint32_t index, uint32_t how) {
   return Answer(Error::kOk);
 }
 
-NetReply SocketTable::Close(uint32_t index) {
+NetReply SocketTable::Close(uint32_t index, uint32_t flags) {
   Socket& s = sockets_[index];
   s.closing = true;
   if (s.error == Error::kOk) s.error = Error::kClosed;
-  Detach(s, /*abort=*/false);
+  Detach(s, /*abort=*/(flags & kAbortive) != 0 && s.kind == Kind::kConnection);
   MarkDirty(index);  // answers what waits with kClosed, then frees the slot
   return Answer(Error::kOk);
 }

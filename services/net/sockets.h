@@ -12,6 +12,13 @@
 // reads it, and only then is the TCP window reopened (tcp_recved): a slow
 // reader slows its sender instead of filling memory.
 //
+// Sending: a Send that found no room (send buffer full, or lwIP's heap out
+// of memory: ERR_MEM) waits; lwIP's sent callback and a poll callback every
+// second (kPollTicks) retry it, so it goes on once memory is free even if
+// its peer sends nothing. A closed connection keeps its unsent and unacked
+// data for at most kClosedSendLimitTicks (a zero-window peer would
+// otherwise hold it for minutes); a Close marked kAbortive drops it at once.
+//
 // Single-threaded: only the net service thread calls anything here.
 
 #include <cstdint>
@@ -30,6 +37,7 @@ struct SocketStats {
   uint64_t resets = 0;        // connections lost to RST or abort
   uint64_t bytes_in = 0;
   uint64_t bytes_out = 0;
+  uint64_t send_retries = 0;  // parked Sends retried by the poll callback
 };
 
 class SocketTable {
@@ -38,6 +46,11 @@ class SocketTable {
   // Connections lwIP accepted that the application has not taken yet, per
   // listener (the listen request's backlog, up to this).
   static constexpr uint32_t kMaxBacklog = 512;
+  // lwIP's poll interval for connections, in its 500 ms slow-timer runs.
+  static constexpr uint8_t kPollTicks = 2;
+  // How long (slow-timer ticks: 20 s) a connection the application closed
+  // may keep unsent or unacknowledged data before it is aborted (RST).
+  static constexpr uint32_t kClosedSendLimitTicks = 40;
 
   SocketTable();
   SocketTable(const SocketTable&) = delete;
@@ -104,6 +117,10 @@ class SocketTable {
   static int8_t OnReceive(void* arg, tcp_pcb* pcb, pbuf* p, int8_t err);
   static int8_t OnSent(void* arg, tcp_pcb* pcb, uint16_t length);
   static void OnError(void* arg, int8_t err);
+  static int8_t OnPoll(void* arg, tcp_pcb* pcb);
+  // The poll callback of a closed connection that still had data queued;
+  // `arg` is the tcp_ticks of the close, not a socket.
+  static int8_t OnClosedPoll(void* arg, tcp_pcb* pcb);
 
   // The socket behind a handle, or nullptr.
   Socket* Find(uint32_t handle, uint32_t* index);
@@ -126,7 +143,7 @@ class SocketTable {
   NetReply Listen(const NetRequest& request);
   bool Connect(const ipc::Message& message, const NetRequest& request, NetReply* reply);
   NetReply Shutdown(Socket& s, uint32_t index, uint32_t how);
-  NetReply Close(uint32_t index);
+  NetReply Close(uint32_t index, uint32_t flags);
 
   Socket sockets_[kMaxSockets];
   uint32_t dirty_[kMaxSockets];

@@ -101,6 +101,19 @@
 /* Segments per connection's send queue: lwIP's default, 4 x TCP_SND_BUF / MSS. */
 #define TCP_SND_QUEUELEN ((4 * TCP_SND_BUF + TCP_MSS - 1) / TCP_MSS)
 #define TCP_QUEUE_OOSEQ 1
+/*
+ * Out-of-order segments held per connection (tcp_receive() drops the rest,
+ * the sender retransmits them). Each held segment keeps a whole PBUF_POOL
+ * buffer however small it is, so the count is the bound that matters: one
+ * connection sending 1-byte segments above a gap holds at most 16 of the
+ * 512 receive buffers instead of all of them. 16 full segments also bound
+ * the bytes. No SACK (LWIP_TCP_SACK_OUT): the caps do not need it. Many
+ * connections together are bounded by the net service, which frees
+ * out-of-order queues (pbuf_free_ooseq) when the pool runs low
+ * (services/net/net_service.cc, docs/net.md "Hostile peers").
+ */
+#define TCP_OOSEQ_MAX_PBUFS 16
+#define TCP_OOSEQ_MAX_BYTES (16 * TCP_MSS)
 #define TCP_LISTEN_BACKLOG 1
 #define TCP_DEFAULT_LISTEN_BACKLOG 255
 #define LWIP_TCP_KEEPALIVE 1 /* per-PCB keep_idle/keep_intvl/keep_cnt */
@@ -126,8 +139,26 @@
 #define LWIP_CHECKSUM_CTRL_PER_NETIF 1
 
 /* ---- Debugging and statistics ---- */
-#define LWIP_STATS 0
+/*
+ * Only the memory statistics: the heap (lwip_stats.mem) and each pool
+ * (lwip_stats.memp[], PBUF_POOL among them) with use and high-water mark,
+ * which the net service reports (NetStats, docs/net.md). A few adds per
+ * allocation; the protocol counters stay off.
+ */
+#define LWIP_STATS 1
 #define LWIP_STATS_DISPLAY 0
+#define MEM_STATS 1
+#define MEMP_STATS 1
+#define LINK_STATS 0
+#define ETHARP_STATS 0
+#define IP_STATS 0
+#define IPFRAG_STATS 0
+#define ICMP_STATS 0
+#define IGMP_STATS 0
+#define UDP_STATS 0
+#define TCP_STATS 0
+#define SYS_STATS 0
+#define MIB2_STATS 0
 /* LWIP_ASSERT stays on (LWIP_NOASSERT undefined): failures call uk_lwip_assert. */
 
 #endif /* UK_LWIP_LWIPOPTS_H_ */

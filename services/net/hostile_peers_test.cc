@@ -1,0 +1,403 @@
+// Hostile peers against the net service and lwIP with this project's
+// lwipopts.h (docs/net.md, "Hostile peers"): the scripted peer of test_net.h
+// floods the service, and a legitimate connection must still be served.
+// Each test is a scenario in its own process (test_net.h says why).
+
+#include <cstdio>
+#include <string_view>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "lwip/opt.h"
+#include "services/net/net_client.h"
+#include "services/net/net_service.h"
+#include "services/net/test_frames.h"
+#include "services/net/test_net.h"
+
+namespace uk::net {
+namespace {
+
+using testing::Bytes;
+using testing::Ip4;
+using testing::kOurIp;
+using testing::kOurMac;
+using testing::kPeerIp;
+using testing::kPeerMac;
+using testing::RunScenario;
+using testing::TcpFields;
+using testing::TestNet;
+
+constexpr uint16_t kServerPort = 80;
+const Bytes kMss1460 = {2, 4, 0x05, 0xb4};
+
+// A TCP segment to us from any source address, sent through the peer (the
+// gateway), as a spoofing sender's would arrive.
+Bytes TcpFrom(const Ip4& src, const TcpFields& fields, std::string_view payload = {},
+              const Bytes& options = {}) {
+  const Bytes data(payload.begin(), payload.end());
+  return testing::EthernetFrame(
+      kOurMac, kPeerMac, testing::kEtherTypeIpv4,
+      testing::Ipv4Packet({.src = src, .dst = kOurIp, .protocol = testing::kProtoTcp},
+                          testing::TcpSegment(src, kOurIp, fields, options, data)));
+}
+
+// The peer tells the stack its address, so nothing waits behind ARP.
+void AnnouncePeer(TestNet& net) {
+  net.Inject(testing::EthernetFrame(
+      testing::kBroadcastMac, kPeerMac, testing::kEtherTypeArp,
+      testing::ArpPacket(testing::kArpRequest, kPeerMac, kPeerIp, testing::Mac{}, kOurIp)));
+  (void)net.TakeTransmitted();
+}
+
+// A connection from the peer, seen from the peer's side.
+struct Connection {
+  uint16_t port = 0;     // the peer's
+  uint32_t seq = 0;      // the peer's next sequence number
+  uint32_t our_seq = 0;  // the service's next sequence number
+  uint32_t handle = 0;
+};
+
+// Handshakes from ports first_port.. (all SYNs in one batch) advertising
+// `window`, then accepts them all. Connections that got no SYN-ACK keep
+// our_seq == 0 and are not accepted.
+std::vector<Connection> Open(TestNet& net, uint32_t listener, uint16_t first_port, uint32_t count,
+                             uint16_t window = 65535) {
+  std::vector<Connection> connections(count);
+  for (uint32_t i = 0; i < count; ++i) {
+    connections[i].port = static_cast<uint16_t>(first_port + i);
+    connections[i].seq = 7000 + i;
+    net.Inject(TcpFrom(kPeerIp,
+                       {.src_port = connections[i].port, .dst_port = kServerPort,
+                        .seq = connections[i].seq, .flags = testing::kTcpSyn, .window = window},
+                       {}, kMss1460));
+  }
+  for (const Bytes& frame : net.TakeTransmitted()) {
+    const auto tcp = testing::ParseTcp(frame);
+    if (!tcp || tcp->fields.flags != (testing::kTcpSyn | testing::kTcpAck)) continue;
+    const uint32_t i = tcp->fields.dst_port - first_port;
+    if (i < count) connections[i].our_seq = tcp->fields.seq + 1;
+  }
+  uint32_t answered = 0;
+  for (Connection& c : connections) {
+    if (c.our_seq == 0) continue;
+    ++answered;
+    c.seq += 1;
+    net.Inject(TcpFrom(kPeerIp, {.src_port = c.port, .dst_port = kServerPort, .seq = c.seq,
+                                 .ack = c.our_seq, .flags = testing::kTcpAck, .window = window}));
+  }
+  net.Settle();
+  for (uint32_t n = 0; n < answered; ++n) {
+    const Result<Peer> peer = net.client().Accept(listener, Blocking::kNo);
+    if (!peer.ok()) {
+      ADD_FAILURE() << "accept: " << ErrorName(peer.error());
+      break;
+    }
+    connections[peer.value().port - first_port].handle = peer.value().handle;
+  }
+  return connections;
+}
+
+// The legitimate client: it connects, sends a request, is answered.
+void ExpectServed(TestNet& net, uint32_t listener, uint16_t port) {
+  const std::vector<Connection> one = Open(net, listener, port, 1);
+  ASSERT_NE(one[0].our_seq, 0u) << "no SYN-ACK for the legitimate client";
+  const Connection& c = one[0];
+  ASSERT_NE(c.handle, 0u) << "the legitimate client was not accepted";
+  net.Inject(TcpFrom(kPeerIp, {.src_port = c.port, .dst_port = kServerPort, .seq = c.seq,
+                               .ack = c.our_seq, .flags = testing::kTcpAck | testing::kTcpPsh},
+                     "GET /"));
+  uint8_t in[16] = {};
+  const Result<size_t> got = net.client().Recv(c.handle, in);
+  ASSERT_TRUE(got.ok()) << ErrorName(got.error());
+  EXPECT_EQ(std::string_view(reinterpret_cast<const char*>(in), got.value()), "GET /");
+  const uint8_t out[] = {'2', '0', '0'};
+  const Result<size_t> sent = net.client().Send(c.handle, out);
+  ASSERT_TRUE(sent.ok()) << ErrorName(sent.error());
+  const auto data = net.Transmitted([&](const Bytes& frame) {
+    const auto tcp = testing::ParseTcp(frame);
+    return tcp && tcp->fields.dst_port == c.port && !tcp->payload.empty();
+  });
+  ASSERT_TRUE(data.has_value()) << "the legitimate client got no answer";
+  EXPECT_EQ(testing::ParseTcp(*data)->payload, Bytes(out, out + 3));
+  EXPECT_EQ(testing::ParseTcp(*data)->fields.ack, c.seq + 5);
+}
+
+// ---- 1. Out-of-order flood ----
+
+void OutOfOrderFloodScenario(TestNet& net) {
+  constexpr uint32_t kSegments = 800;  // more than PBUF_POOL_SIZE
+  static_assert(kSegments > PBUF_POOL_SIZE);
+  const NetStats& stats = net.service().stats();
+  const Result<uint32_t> listener = net.client().Listen(kServerPort, 512);
+  ASSERT_TRUE(listener.ok());
+  AnnouncePeer(net);
+  EXPECT_EQ(stats.pool_size.Get(), uint64_t{PBUF_POOL_SIZE});
+  EXPECT_GE(stats.heap_size.Get(), uint64_t{MEM_SIZE});
+  const uint64_t pool_baseline = stats.pool_used.Get();
+
+  const Connection flooder = Open(net, listener.value(), 40000, 1)[0];
+  ASSERT_NE(flooder.handle, 0u);
+  // 1-byte segments just above rcv_nxt: the byte at rcv_nxt never comes.
+  for (uint32_t i = 0; i < kSegments; ++i) {
+    net.Inject(TcpFrom(kPeerIp, {.src_port = flooder.port, .dst_port = kServerPort,
+                                 .seq = flooder.seq + 1 + i, .ack = flooder.our_seq,
+                                 .flags = testing::kTcpAck},
+                       "x"));
+    if (i % 100 == 99) (void)net.TakeTransmitted();  // duplicate ACKs
+  }
+  (void)net.TakeTransmitted();
+  std::printf("out-of-order flood of %u segments: pool %llu of %llu in use (max %llu), "
+              "%llu frames dropped\n",
+              kSegments, static_cast<unsigned long long>(stats.pool_used.Get()),
+              static_cast<unsigned long long>(stats.pool_size.Get()),
+              static_cast<unsigned long long>(stats.pool_max.Get()),
+              static_cast<unsigned long long>(stats.dropped_in.Get()));
+  EXPECT_EQ(stats.dropped_in.Get(), 0u) << "frames found no receive buffer";
+  EXPECT_LE(stats.pool_used.Get(), pool_baseline + TCP_OOSEQ_MAX_PBUFS);
+
+  // A second client still connects and is served.
+  ExpectServed(net, listener.value(), 41000);
+
+  // The flooder's gap filled: its first byte and the 16 it kept arrive.
+  net.Inject(TcpFrom(kPeerIp, {.src_port = flooder.port, .dst_port = kServerPort,
+                               .seq = flooder.seq, .ack = flooder.our_seq,
+                               .flags = testing::kTcpAck},
+                     "y"));
+  net.Settle();
+  uint8_t in[64] = {};
+  const Result<size_t> got = net.client().Recv(flooder.handle, in, Blocking::kNo);
+  ASSERT_TRUE(got.ok()) << ErrorName(got.error());
+  EXPECT_EQ(got.value(), 1u + TCP_OOSEQ_MAX_PBUFS);
+  EXPECT_EQ(in[0], 'y');
+  EXPECT_EQ(in[1], 'x');
+}
+
+// Many connections flood at once: the per-connection caps alone would let
+// 40 x 16 segments take the pool; the service drops whole out-of-order
+// queues to keep kPoolReserve buffers free.
+void ManyConnectionsFloodScenario(TestNet& net) {
+  constexpr uint32_t kFlooders = 40;
+    constexpr uint32_t kSegmentsEach = 16;  // TCP_OOSEQ_MAX_PBUFS
+  static_assert(kFlooders * kSegmentsEach > PBUF_POOL_SIZE);
+  const NetStats& stats = net.service().stats();
+  const Result<uint32_t> listener = net.client().Listen(kServerPort, 512);
+  ASSERT_TRUE(listener.ok());
+  AnnouncePeer(net);
+  const std::vector<Connection> flooders = Open(net, listener.value(), 40000, kFlooders);
+  for (uint32_t i = 0; i < kSegmentsEach; ++i) {
+    for (const Connection& c : flooders) {
+      net.Inject(TcpFrom(kPeerIp, {.src_port = c.port, .dst_port = kServerPort,
+                                   .seq = c.seq + 1 + i, .ack = c.our_seq,
+                                   .flags = testing::kTcpAck},
+                         "x"));
+    }
+    (void)net.TakeTransmitted();
+  }
+  std::printf("%u connections flooding: pool max %llu of %llu, %llu queues dropped\n",
+              kFlooders, static_cast<unsigned long long>(stats.pool_max.Get()),
+              static_cast<unsigned long long>(stats.pool_size.Get()),
+              static_cast<unsigned long long>(stats.ooseq_dropped.Get()));
+  EXPECT_EQ(stats.dropped_in.Get(), 0u);
+  EXPECT_GT(stats.ooseq_dropped.Get(), 0u);
+  ExpectServed(net, listener.value(), 41000);
+}
+
+// ---- 2. SYN flood from spoofed addresses ----
+
+void SynFloodScenario(TestNet& net) {
+  constexpr uint32_t kSyns = 400;  // more than lwIP's backlog of 255
+  const NetStats& stats = net.service().stats();
+  const Result<uint32_t> listener = net.client().Listen(kServerPort, 512);
+  ASSERT_TRUE(listener.ok());
+  AnnouncePeer(net);
+  for (uint32_t i = 0; i < kSyns; ++i) {
+    const Ip4 spoofed = {198, 51, static_cast<uint8_t>(100 + i / 250),
+                         static_cast<uint8_t>(1 + i % 250)};
+    net.Inject(TcpFrom(spoofed, {.src_port = static_cast<uint16_t>(1024 + i * 7),
+                                 .dst_port = kServerPort, .seq = 100000 * i,
+                                 .flags = testing::kTcpSyn},
+                       {}, kMss1460));
+    if (i % 100 == 99) (void)net.TakeTransmitted();  // SYN-ACKs to nowhere
+  }
+  (void)net.TakeTransmitted();
+  std::printf("SYN flood of %u: %llu half-open connections evicted\n", kSyns,
+              static_cast<unsigned long long>(stats.syn_evicted.Get()));
+  ExpectServed(net, listener.value(), 41000);
+  EXPECT_GE(stats.syn_evicted.Get(), kSyns - 255u);
+}
+
+// ---- 3. Zero-window readers and a parked Send ----
+
+// A blocking Send on its own thread of core 0.
+struct PendingSend {
+  NetClient* client;
+  uint32_t handle;
+  uint8_t data[600];
+  bool done = false;
+  Result<size_t> result{Error::kBusy};
+
+  static void Run(void* arg) {
+    auto* self = static_cast<PendingSend*>(arg);
+    self->result = self->client->Send(self->handle, self->data);
+    self->done = true;
+  }
+};
+
+// Moves the service clock forward by `ms` and waits until the service ran
+// what became due (as net_service_test's AdvanceClockTo).
+void AdvanceClock(TestNet& net, uint64_t ms) {
+  net.OnNetCore([&] { net.service().AdvanceClockForTest(ms); });
+  for (int i = 0; i < 10000; ++i) {
+    bool settled = false;
+    net.OnNetCore([&] {
+      settled = !net.service().Ready() && net.service().timer_deadline_ms() > net.service().NowMs();
+    });
+    if (settled) return;
+    sched::Scheduler::Current().SleepFor(100000);
+  }
+  ADD_FAILURE() << "the timer deadline stayed in the past";
+}
+
+uint8_t g_fill[TCP_SND_BUF];  // what the zero-window readers are sent
+
+void ZeroWindowScenario(TestNet& net, CloseMode close_mode) {
+  constexpr uint32_t kReaders = 200;  // enough to fill MEM_SIZE with send buffers
+  const NetStats& stats = net.service().stats();
+  NetClient& client = net.client();
+  const Result<uint32_t> listener = client.Listen(kServerPort, 512);
+  ASSERT_TRUE(listener.ok());
+  AnnouncePeer(net);
+  const Connection normal = Open(net, listener.value(), 30000, 1)[0];
+  ASSERT_NE(normal.handle, 0u);
+  const std::vector<Connection> readers =
+      Open(net, listener.value(), 31000, kReaders, /*window=*/0);
+  const uint64_t heap_baseline = stats.heap_used.Get();
+
+  // Fill the send buffers of the zero-window readers until lwIP's heap
+  // refuses a whole buffer, then to the last byte with ever smaller Sends
+  // (tcp_write takes all of a write or nothing), each to a fresh reader.
+  uint32_t filled = 0;
+  bool heap_full = false;
+  size_t chunk = sizeof(g_fill);
+  while (filled < readers.size() && chunk > 0) {
+    const Connection& c = readers[filled++];
+    ASSERT_NE(c.handle, 0u);
+    const Result<size_t> sent =
+        client.Send(c.handle, std::span<const uint8_t>(g_fill, chunk), Blocking::kNo);
+    if (!sent.ok() || sent.value() < chunk) {
+      heap_full = true;
+      chunk /= 2;
+    }
+  }
+  (void)net.TakeTransmitted();
+  std::printf("%u zero-window readers: heap %llu of %llu bytes in use (max %llu)\n", filled,
+              static_cast<unsigned long long>(stats.heap_used.Get()),
+              static_cast<unsigned long long>(stats.heap_size.Get()),
+              static_cast<unsigned long long>(stats.heap_max.Get()));
+  ASSERT_TRUE(heap_full) << "the send buffers did not fill lwIP's heap";
+
+  // The application's answer to the normal client parks: no memory.
+  PendingSend pending{&client, normal.handle, {}};
+  for (size_t i = 0; i < sizeof(pending.data); ++i) pending.data[i] = static_cast<uint8_t>(i);
+  sched::Scheduler& scheduler = sched::Scheduler::Current();
+  sched::Thread* sender = scheduler.Spawn(&PendingSend::Run, &pending, "send");
+  net.Settle();
+  EXPECT_FALSE(pending.done) << "the Send found memory: the test filled nothing";
+
+  // The application gives up on the readers. Nothing comes from any peer
+  // from now on, the normal client included.
+  for (uint32_t i = 0; i < filled; ++i) {
+    EXPECT_EQ(client.Close(readers[i].handle, close_mode), Error::kOk);
+  }
+  // What the normal client receives meanwhile; the rest is probes and
+  // RSTs to the readers.
+  Bytes received;
+  const auto collect = [&] {
+    for (const Bytes& frame : net.TakeTransmitted()) {
+      const auto tcp = testing::ParseTcp(frame);
+      if (tcp && tcp->fields.dst_port == normal.port) {
+        received.insert(received.end(), tcp->payload.begin(), tcp->payload.end());
+      }
+    }
+  };
+  uint64_t waited_ms = 0;
+  while (!pending.done && waited_ms < 40000) {
+    AdvanceClock(net, 500);
+    waited_ms += 500;
+    collect();
+  }
+  std::printf("close (%s): the parked Send finished after %llu ms of service time, "
+              "%llu retries; heap %llu\n",
+              close_mode == CloseMode::kAbort ? "abortive" : "graceful",
+              static_cast<unsigned long long>(waited_ms),
+              static_cast<unsigned long long>(net.service().socket_stats().send_retries),
+              static_cast<unsigned long long>(stats.heap_used.Get()));
+  ASSERT_TRUE(pending.done) << "the parked Send never finished";
+  scheduler.Join(sender);
+  ASSERT_TRUE(pending.result.ok()) << ErrorName(pending.result.error());
+  EXPECT_EQ(pending.result.value(), sizeof(pending.data));
+  if (close_mode == CloseMode::kAbort) EXPECT_LE(waited_ms, 1500u);
+  else EXPECT_LE(waited_ms, 20000u + 2000u);
+  // The data went out to the normal client, which sent nothing.
+  collect();
+  EXPECT_EQ(received, Bytes(pending.data, pending.data + sizeof(pending.data)));
+  EXPECT_LE(stats.heap_used.Get(), heap_baseline + 16 * 1024) << "the readers' data is still held";
+}
+
+// With memory to spare (lwIP's zero-window probes go out), a closed
+// connection to a zero-window reader keeps its data for
+// kClosedSendLimitTicks (20 s), then is reset and its data freed. Left to
+// lwIP, it would keep probing for minutes.
+void ClosedSendLimitScenario(TestNet& net) {
+  constexpr uint32_t kReaders = 4;
+  const NetStats& stats = net.service().stats();
+  const Result<uint32_t> listener = net.client().Listen(kServerPort, 512);
+  ASSERT_TRUE(listener.ok());
+  AnnouncePeer(net);
+  const std::vector<Connection> readers =
+      Open(net, listener.value(), 31000, kReaders, /*window=*/0);
+  const uint64_t heap_baseline = stats.heap_used.Get();
+  for (const Connection& c : readers) {
+    ASSERT_NE(c.handle, 0u);
+    const Result<size_t> sent = net.client().Send(c.handle, g_fill, Blocking::kNo);
+    ASSERT_TRUE(sent.ok() && sent.value() == sizeof(g_fill));
+    EXPECT_EQ(net.client().Close(c.handle), Error::kOk);
+  }
+  const uint64_t held = kReaders * sizeof(g_fill);
+  uint64_t waited_ms = 0;
+  for (; waited_ms < 19000; waited_ms += 500) AdvanceClock(net, 500);
+  (void)net.TakeTransmitted();
+  EXPECT_GE(stats.heap_used.Get(), heap_baseline + held) << "the data went before 20 s";
+  for (; waited_ms < 30000 && stats.heap_used.Get() > heap_baseline + 16 * 1024;
+       waited_ms += 500) {
+    AdvanceClock(net, 500);
+  }
+  (void)net.TakeTransmitted();
+  std::printf("closed zero-window connections: data held for %llu ms; heap %llu\n",
+              static_cast<unsigned long long>(waited_ms),
+              static_cast<unsigned long long>(stats.heap_used.Get()));
+  EXPECT_LE(stats.heap_used.Get(), heap_baseline + 16 * 1024) << "the data is still held";
+}
+
+void ZeroWindowGracefulScenario(TestNet& net) { ZeroWindowScenario(net, CloseMode::kGraceful); }
+void ZeroWindowAbortScenario(TestNet& net) { ZeroWindowScenario(net, CloseMode::kAbort); }
+
+TEST(HostilePeersTest, OutOfOrderFloodLeavesBuffersForOthers) {
+  RunScenario(&OutOfOrderFloodScenario);
+}
+TEST(HostilePeersTest, OutOfOrderFloodFromManyConnections) {
+  RunScenario(&ManyConnectionsFloodScenario);
+}
+TEST(HostilePeersTest, SynFloodLeavesThePortOpen) { RunScenario(&SynFloodScenario); }
+TEST(HostilePeersTest, ClosedConnectionKeepsUnsentDataAtMost20s) {
+  RunScenario(&ClosedSendLimitScenario);
+}
+TEST(HostilePeersTest, ParkedSendResumesAfterZeroWindowReadersAreClosed) {
+  RunScenario(&ZeroWindowGracefulScenario);
+}
+TEST(HostilePeersTest, ParkedSendResumesAfterZeroWindowReadersAreKilled) {
+  RunScenario(&ZeroWindowAbortScenario);
+}
+
+}  // namespace
+}  // namespace uk::net

@@ -1,0 +1,47 @@
+#pragma once
+// What the net service does when peers push lwIP to its limits (docs/net.md,
+// "Hostile peers"). lwIP's NO_SYS raw API leaves these to its user:
+//
+//   - Receive buffers: every received frame takes a PBUF_POOL buffer, and
+//     out-of-order segments keep theirs until the gap is filled. lwipopts.h
+//     caps that per connection (TCP_OOSEQ_MAX_PBUFS); across connections the
+//     service keeps kPoolReserve buffers free by dropping whole out-of-order
+//     queues (lwIP's pbuf_free_ooseq(), one connection per call), which the
+//     senders retransmit. So a frame, a SYN of a new client included, always
+//     finds a buffer.
+//   - Half-open connections: lwIP counts them against the listen backlog
+//     (accepts_pending) for 20 s each, and drops SYNs beyond it, so a SYN
+//     flood from spoofed addresses would close the port. Before a SYN
+//     reaches a listener whose backlog is full, the service aborts that
+//     listener's oldest SYN_RCVD connection (no RST: it is probably spoofed),
+//     as BSD's syncache drops its oldest entry.
+//
+// Service thread only: these read and change lwIP's state.
+
+#include <cstdint>
+#include <span>
+
+namespace uk::net {
+
+// Free PBUF_POOL buffers the service keeps for new frames.
+inline constexpr uint32_t kPoolReserve = 64;
+
+// Drops out-of-order queues, one connection at a time, until at least
+// `want_free` pool buffers are free or no connection has one. Returns how
+// many queues it dropped.
+uint32_t FreeOutOfOrderQueues(uint32_t want_free);
+
+// If `frame` (Ethernet) is a TCP SYN for a listener whose backlog of
+// half-open connections is full, aborts that listener's oldest SYN_RCVD
+// connection so lwIP accepts the SYN. True if it aborted one.
+bool MakeRoomForSyn(std::span<const uint8_t> frame);
+
+// lwIP's memory: its heap (tcp_write copies, outgoing frames) and the
+// receive-buffer pool, in use now and at most since boot.
+struct LwipMemory {
+  uint64_t heap_size, heap_used, heap_max;
+  uint64_t pool_size, pool_used, pool_max;
+};
+LwipMemory ReadLwipMemory();
+
+}  // namespace uk::net
