@@ -49,7 +49,7 @@ class KernelPlatform final : public sched::Platform {
       arch::ArmTimerAt(deadline_ns);
     }
     armed_deadline_ = deadline_ns;
-    ++Scheduler::Current().counters().timer_writes;
+    ++*timer_writes_;
   }
 
   // The check of `state` and the halt are atomic with respect to the wake
@@ -74,9 +74,11 @@ class KernelPlatform final : public sched::Platform {
   void FreeStack(void* stack, size_t size) override { FreeThreadStack(stack, size); }
 
   void TimerFired() { armed_deadline_ = SleepQueue::kNever; }
+  void CountTimerWritesIn(ipc::StatCounter& counter) { timer_writes_ = &counter; }
 
  private:
   uint64_t armed_deadline_ = SleepQueue::kNever;
+  ipc::StatCounter* timer_writes_ = nullptr;  // its scheduler's counter (set at creation)
 };
 
 KernelPlatform* platforms[sched::kMaxCores];
@@ -155,6 +157,7 @@ void PrepareCores(uint32_t count) {
   for (uint32_t i = 0; i < count; ++i) {
     platforms[i] = new KernelPlatform;
     auto* scheduler = new Scheduler(i, arch::CpuByIndex(i).apic_id, *platforms[i]);
+    platforms[i]->CountTimerWritesIn(scheduler->counters().timer_writes);
     scheduler->SetIdlePolicy(policy);  // before the core runs: no other reader yet
     Scheduler::Register(scheduler);
   }
