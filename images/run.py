@@ -19,6 +19,7 @@ import re
 import shutil
 import shlex
 import signal
+import socket
 import stat
 import subprocess
 import sys
@@ -42,6 +43,13 @@ def parse_args(argv):
                         help="auto uses KVM when /dev/kvm is usable, TCG otherwise")
     parser.add_argument("--port", type=int, default=None,
                         help="host TCP port forwarded to the image's guest port")
+    parser.add_argument("--tap", metavar="IFNAME",
+                        help="attach the NIC to the existing tap device IFNAME instead of QEMU's "
+                             "user networking (no port forward: clients reach the guest at its "
+                             "own address, e.g. --ip=192.168.77.2 --netmask=255.255.255.0 "
+                             "--gateway=192.168.77.1, or from a DHCP server on that link). "
+                             "Make one with: ip tuntap add dev IFNAME mode tap && "
+                             "ip link set IFNAME up")
     parser.add_argument("--machine", choices=["auto", "microvm", "pc"], default="auto",
                         help="QEMU machine type. auto (default): microvm, the fastest to boot, "
                              "unless a PCI device (--disk, a network port) is attached, then pc "
@@ -88,12 +96,30 @@ def parse_args(argv):
         args.disk_readonly = True
     if args.disk is not None:
         check_disk(parser, args.disk)
+    if args.tap is not None:
+        if not args.guest_port:
+            parser.error("--tap: this image has no network device")
+        if args.port is not None:
+            parser.error("--tap and --port: a tap device has no port forward; clients reach "
+                         "the guest at its own address")
+        if not interface_exists(args.tap):
+            parser.error("--tap: no network device %s here (make one with: ip tuntap add dev %s "
+                         "mode tap && ip link set %s up)" % (args.tap, args.tap, args.tap))
     if args.machine == "auto":
         args.machine = "pc" if args.disk or args.guest_port else "microvm"
     elif args.machine == "microvm" and (args.disk or args.guest_port):
         parser.error("--machine=microvm has no legacy PCI; drop --machine to use pc for "
                      "--disk and network images")
     return args, kernel_args
+
+
+def interface_exists(name):
+    """In this process's network namespace (/sys/class/net may show another's)."""
+    try:
+        socket.if_nametoindex(name)
+        return True
+    except OSError:
+        return False
 
 
 EXT2_MAGIC_OFFSET = 1024 + 56
@@ -182,8 +208,12 @@ def qemu_command(args, kernel_args):
     if kernel_args:
         cmd += ["-append", " ".join(kernel_args)]
     if args.guest_port:
-        port = args.port or args.default_port
-        cmd += ["-netdev", "user,id=net0,hostfwd=tcp:127.0.0.1:%d-:%d" % (port, args.guest_port),
+        if args.tap:
+            netdev = "tap,id=net0,ifname=%s,script=no,downscript=no" % args.tap
+        else:
+            port = args.port or args.default_port
+            netdev = "user,id=net0,hostfwd=tcp:127.0.0.1:%d-:%d" % (port, args.guest_port)
+        cmd += ["-netdev", netdev,
                 "-device", "virtio-net-pci,netdev=net0,disable-legacy=on,romfile="]
         # romfile= : no iPXE option ROM for SeaBIOS to run (seconds of boot).
     if args.disk:
@@ -227,7 +257,13 @@ def main(argv):
     print("run: booting %s with %d cores, %s, %s%s" % (
         args.name, args.smp, args.mem, accel.upper(),
         "" if accel == "kvm" else " (no KVM: software emulation, slower)"), file=sys.stderr)
-    if args.guest_port:
+    if args.guest_port and args.tap:
+        ip = next((w[3:] for w in kernel_args if w.startswith("ip=")), None)
+        where = ("http://%s/" % ip if args.guest_port == 80 else "%s:%d" % (ip, args.guest_port)
+                 ) if ip else "the address DHCP gives it (the guest prints it)"
+        print("run: NIC on tap device %s; guest port %d is at %s" % (args.tap, args.guest_port,
+                                                                       where), file=sys.stderr)
+    elif args.guest_port:
         port = args.port or args.default_port
         url = " (http://127.0.0.1:%d/)" % port if args.guest_port == 80 else ""
         print("run: guest port %d is at 127.0.0.1:%d%s" % (args.guest_port, port, url),

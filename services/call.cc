@@ -32,6 +32,7 @@ struct alignas(ipc::kFalseSharingRange) CoreCalls {
   QueuedReply* outbox_tail = nullptr;
   bool outbox_thread_running = false;
   ipc::StatCounter queued_replies;
+  ipc::StatCounter outbox_spawn_failures;  // no memory for the sender: retried by the next Reply
 };
 CoreCalls core_calls[sched::kMaxCores];
 
@@ -77,21 +78,27 @@ namespace {
 constexpr uint64_t kFirstOutboxBackoffNs = 1'000;
 constexpr uint64_t kMaxOutboxBackoffNs = 1'000'000;
 
+// Sends queued replies in order until the head's ring is full (false) or
+// the outbox is empty (true).
+bool SendQueued(CoreCalls& calls) {
+  while (QueuedReply* head = calls.outbox_head) {
+    if (TrySend(head->to, head->message) == SendStatus::kWouldBlock) return false;
+    // Sent, or nobody there any more: dropped.
+    calls.outbox_head = head->next;
+    if (calls.outbox_head == nullptr) calls.outbox_tail = nullptr;
+    delete head;
+  }
+  return true;
+}
+
 // Sends the outbox in order as rings drain, sleeping with a growing backoff
 // while the head's ring is full; exits when the outbox is empty.
 void SendOutbox(void* arg) {
   CoreCalls& calls = *static_cast<CoreCalls*>(arg);
   uint64_t backoff = kFirstOutboxBackoffNs;
-  while (QueuedReply* head = calls.outbox_head) {
-    if (TrySend(head->to, head->message) == SendStatus::kWouldBlock) {
-      Scheduler::Current().SleepFor(backoff);
-      if (backoff < kMaxOutboxBackoffNs) backoff *= 2;
-      continue;
-    }
-    backoff = kFirstOutboxBackoffNs;  // sent, or nobody there any more: dropped
-    calls.outbox_head = head->next;
-    if (calls.outbox_head == nullptr) calls.outbox_tail = nullptr;
-    delete head;
+  while (!SendQueued(calls)) {
+    Scheduler::Current().SleepFor(backoff);
+    if (backoff < kMaxOutboxBackoffNs) backoff *= 2;
   }
   calls.outbox_thread_running = false;
 }
@@ -103,6 +110,9 @@ SendStatus Reply(const ipc::Message& request, ipc::Message reply) {
   reply.header.flags = ipc::kFlagReply;
   const Address to = Address::Unpack(request.header.source);
   CoreCalls& calls = core_calls[Scheduler::Current().core()];
+  // Replies left queued when there was no memory for the sender: send what
+  // the rings take now, in order.
+  if (calls.outbox_head != nullptr && !calls.outbox_thread_running) (void)SendQueued(calls);
   if (calls.outbox_head == nullptr) {  // otherwise queue behind: replies keep their order
     const SendStatus status = TrySend(to, reply);
     if (status != SendStatus::kWouldBlock) return status;
@@ -115,13 +125,23 @@ SendStatus Reply(const ipc::Message& request, ipc::Message reply) {
   calls.outbox_tail = queued;
   ++calls.queued_replies;
   if (!calls.outbox_thread_running) {
-    calls.outbox_thread_running = true;
-    Scheduler::Current().Spawn(&SendOutbox, &calls, "outbox", sched::Joinable::kNo);
+    // The outbox grows with load (requests whose replies find rings full),
+    // so its sender must not stop the kernel when memory is short. Without
+    // a thread the replies stay queued, in order, and the next Reply on
+    // this core tries again (it queues behind them: outbox_head is set).
+    calls.outbox_thread_running =
+        Scheduler::Current().TrySpawn(&SendOutbox, &calls, "outbox", sched::Joinable::kNo) !=
+        nullptr;
+    if (!calls.outbox_thread_running) ++calls.outbox_spawn_failures;
   }
   return SendStatus::kOk;
 }
 
 uint64_t QueuedReplies(uint32_t core) { return core_calls[core].queued_replies.Get(); }
+
+uint64_t OutboxSpawnFailures(uint32_t core) {
+  return core_calls[core].outbox_spawn_failures.Get();
+}
 
 bool DeliverReply(const ipc::Message& reply) {
   CoreCalls& calls = core_calls[Scheduler::Current().core()];

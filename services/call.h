@@ -41,6 +41,9 @@ SendStatus Reply(const ipc::Message& request, ipc::Message reply);
 
 // Replies queued in this core's outbox since boot (its rings were full).
 uint64_t QueuedReplies(uint32_t core);
+// Times this core's outbox found no memory for its sender thread; the
+// replies stayed queued and the next Reply on the core sent or retried them.
+uint64_t OutboxSpawnFailures(uint32_t core);
 
 // For the sched service: completes the pending call `reply` answers.
 // Returns false for a stale or unknown reply.

@@ -26,6 +26,7 @@
 //
 // Portable: runs in the kernel and in host tests (real threads as cores).
 
+#include <cstddef>
 #include <cstdint>
 
 #include "ipc/mailbox.h"
@@ -79,6 +80,13 @@ class Service : public sched::WaitSource {
   // What the thread waits for: a message. A service that also owns a device
   // widens it (and does the device's work in Poll()).
   bool Ready() override { return !inbox_.AllEmpty(); }
+
+  // A line of the service's own figures for the console's `s` key and the
+  // web server's status page ("net: ..."), no newline, into `out`; returns
+  // its length, 0 for none (the default). Called from any core while the
+  // service runs, so it may read only what is safe to read from there
+  // (relaxed counters such as ipc::StatCounter).
+  virtual size_t FormatStats(char* /*out*/, size_t /*size*/) const { return 0; }
 
  protected:
   // Runs after every turn of draining the inbox (including an empty one when

@@ -14,6 +14,7 @@ packages=(
   libboost-dev libdpdk-dev                                       # ring benchmark peers
   e2fsprogs curl                                                 # disk images, e2e checks
   wrk                                                            # HTTP load for tests/webserver_load_test.py
+  iproute2                                                       # network namespace and tap for tests/tap_hostile_test.py
   spin                                                           # model check of ipc/handshake.pml
   clang-14 libclang-rt-14-dev                                    # libFuzzer (tools/fuzz/libfuzzer.sh); clang-14 only Recommends the rt
 )

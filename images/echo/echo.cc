@@ -9,6 +9,7 @@
 // Prints "echo: listening on <ip> port 7" once the address is configured.
 
 #include <cstdint>
+#include <new>
 
 #include "kernel/core/app.h"
 #include "kernel/core/log.h"
@@ -36,8 +37,9 @@ struct Connection {
 void ServeConnection(void* arg) {
   auto* connection = static_cast<Connection*>(arg);
   net::NetClient& client = connection->server->client;
-  auto* buffer = new uint8_t[kBufferSize];
+  auto* buffer = new (std::nothrow) uint8_t[kBufferSize];
   for (;;) {
+    if (buffer == nullptr) break;  // out of memory: the connection is closed
     const net::Result<size_t> n = client.Recv(connection->socket, {buffer, kBufferSize});
     if (!n.ok() || n.value() == 0) break;  // reset, or the peer finished
     if (!client.Send(connection->socket, {buffer, n.value()}).ok()) break;
@@ -57,8 +59,13 @@ void AcceptLoop(void* arg) {
       scheduler.SleepFor(10 * 1000000);
       continue;
     }
-    scheduler.Spawn(&ServeConnection, new Connection{server, peer.value().handle}, "echo-conn",
-                    sched::Joinable::kNo);
+    // Out of memory for the connection or its thread: it is closed.
+    auto* connection = new (std::nothrow) Connection{server, peer.value().handle};
+    if (connection == nullptr || scheduler.TrySpawn(&ServeConnection, connection, "echo-conn",
+                                                    sched::Joinable::kNo) == nullptr) {
+      (void)server->client.Close(peer.value().handle);
+      delete connection;
+    }
   }
 }
 

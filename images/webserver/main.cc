@@ -13,9 +13,11 @@
 #include <cstdint>
 
 #include "images/webserver/server.h"
+#include "images/webserver/status_page.h"
 #include "kernel/core/app.h"
 #include "kernel/core/boot_info.h"
 #include "kernel/core/log.h"
+#include "kernel/core/per_core.h"
 #include "kernel/drivers/rtc.h"
 #include "kernel/sched/scheduler.h"
 #include "services/fs/start.h"
@@ -64,6 +66,8 @@ int AppMain() {
   // The limits of docs/webserver.md; tests lower them.
   config.max_connections =
       static_cast<uint32_t>(LimitFlag("max_connections", config.max_connections));
+  config.max_connections_per_client = static_cast<uint32_t>(
+      LimitFlag("max_connections_per_client", config.max_connections_per_client));
   config.request_timeout_ms = LimitFlag("request_timeout_ms", config.request_timeout_ms);
   config.idle_timeout_ms = LimitFlag("idle_timeout_ms", config.idle_timeout_ms);
   config.send_timeout_ms = LimitFlag("send_timeout_ms", config.send_timeout_ms);
@@ -88,6 +92,7 @@ int AppMain() {
 
   auto* server = new web::Server(config);
   if (!server->Listen()) return 1;
+  RegisterCounterLine(&web::FormatServerStats, server);  // the console's `s` key
   // Serves until the VM is stopped.
   svc::Join(svc::SpawnOn(config.http_core, &web::Server::Run, server, "http"));
   return 0;

@@ -14,10 +14,15 @@ uint64_t NowMs() { return sched::Scheduler::Current().NowNs() / 1000000; }
 namespace {
 
 // Memory that must still be free, as one block, after a connection's
-// buffers are allocated: the connection thread's stack (which the scheduler
-// cannot do without) and what the net and fs services allocate on its
-// behalf come from the same pages. Short of it, the connection is refused.
-constexpr size_t kSpawnReserveBytes = 256 * 1024;
+// buffers are allocated, checked just before its thread is spawned. Not
+// for the thread's stack (TrySpawn refuses when it cannot get one, and
+// the stack may come out of this block); what it covers is
+// what other code allocates with operator new, which panics when the heap
+// is empty: the net and fs services' queued replies (services/call.cc,
+// when a ring to this core is full) and the heap's refills, a page per
+// size class on each of the HTTP, net and fs cores (8 classes x 3 cores x
+// 4 KiB = 96 KiB). Short of it, the connection is refused.
+constexpr size_t kServiceReserveBytes = 128 * 1024;
 
 }  // namespace
 
@@ -47,6 +52,7 @@ bool Server::Listen() {
 void Server::Run(void* arg) {
   auto& self = *static_cast<Server*>(arg);
   sched::Scheduler& scheduler = sched::Scheduler::Current();
+  // Once, at start: without a watchdog the server cannot run (Spawn panics).
   self.watchdog_ = scheduler.Spawn(&Watchdog, &self, "http-watchdog", sched::Joinable::kNo);
   for (;;) {
     const net::Result<net::Peer> peer = self.net_.Accept(self.listener_);
@@ -60,18 +66,20 @@ void Server::Run(void* arg) {
     // connection that cannot get its memory is refused.
     const uint32_t socket = peer.value().handle;
     void* block = Allocate(sizeof(Connection));
-    auto* connection = block != nullptr ? new (block) Connection{&self, socket} : nullptr;
+    auto* connection =
+        block != nullptr ? new (block) Connection{&self, socket, peer.value().ip} : nullptr;
     void* state = connection != nullptr ? NewConnectionState() : nullptr;
-    void* reserve = state != nullptr ? Allocate(kSpawnReserveBytes) : nullptr;
-    if (reserve == nullptr) {
+    void* reserve = state != nullptr ? Allocate(kServiceReserveBytes) : nullptr;
+    if (reserve != nullptr) Free(reserve);
+    if (connection != nullptr) connection->state = state;
+    if (reserve == nullptr ||
+        scheduler.TrySpawn(&ServeThread, connection, "http-conn", sched::Joinable::kNo) ==
+            nullptr) {
       DeleteConnectionState(state);
       delete connection;
       self.RefuseForMemory(socket);
       continue;
     }
-    Free(reserve);
-    connection->state = state;
-    scheduler.Spawn(&ServeThread, connection, "http-conn", sched::Joinable::kNo);
   }
 }
 
@@ -84,10 +92,13 @@ void Server::ServeThread(void* arg) {
   if (server.open_ > server.config_.max_connections && !server.EvictIdle(connection)) {
     ++server.refused_busy_;
     RefuseBusy(server, *connection);  // 503, then a lingering close
+  } else if (server.OverClientLimit(*connection)) {
+    ++server.refused_per_client_;
+    RefuseBusy(server, *connection);
   } else {
     Serve(server, *connection);
   }
-  (void)server.net_.Close(connection->socket);
+  (void)server.net_.Close(connection->socket, connection->close_mode);
   server.Unregister(connection);
   DeleteConnectionState(connection->state);
   delete connection;
@@ -103,9 +114,25 @@ bool Server::EvictIdle(const Connection* except) {
   // Its thread's blocked read returns end-of-stream and it closes, as when
   // the watchdog cuts it.
   victim->timed_out = true;
+  victim->close_mode = net::CloseMode::kAbort;  // room is needed now, not after a FIN exchange
   ++evicted_idle_;
   (void)net_.Shutdown(victim->socket, net::kShutdownRead | net::kShutdownWrite);
   return true;
+}
+
+bool Server::OverClientLimit(const Connection& connection) {
+  const uint32_t limit = config_.max_connections_per_client;
+  if (open_ <= limit) return false;  // no address can hold more than there are
+  if (gateway_ == 0) {
+    const net::Result<net::Info> info = net_.GetInfo();
+    if (info.ok()) gateway_ = info.value().gateway;
+  }
+  if (connection.peer_ip == gateway_) return false;
+  uint32_t same = 0;  // `connection` included; a walk only while many are open
+  for (const Connection* c = connections_; c != nullptr; c = c->next) {
+    if (c->peer_ip == connection.peer_ip && ++same > limit) return true;
+  }
+  return false;
 }
 
 void Server::RefuseForMemory(uint32_t socket) {
@@ -141,6 +168,27 @@ void Server::SendProgressed(Connection* c) {
   c->phase_started_ms = NowMs();
   c->last_activity_ms = c->phase_started_ms;
   // Later than before: the watchdog finds it not due when it wakes.
+}
+
+// A connection cut while a response is stuck (send timeout) or while its
+// request dribbles in (slowloris, or no first byte) is aborted: a graceful
+// close would leave up to TCP_SND_BUF of queued data in lwIP's heap for as
+// long as 20 s (services/net/sockets.h, kClosedSendLimitTicks) per cut
+// connection, which is what a client that stops reading aims at. A
+// keep-alive connection that idled out ended normally (its last response
+// may still be on its way to a slow reader), and a lingering one has had
+// its error answer and its FIN queued: both close gracefully.
+net::CloseMode Server::KillMode(const Connection& c) {
+  switch (c.phase) {
+    case Phase::kSending:
+    case Phase::kRequest:
+      return net::CloseMode::kAbort;
+    case Phase::kIdle:
+      return c.any_request ? net::CloseMode::kGraceful : net::CloseMode::kAbort;
+    case Phase::kLingering:
+      return net::CloseMode::kGraceful;
+  }
+  return net::CloseMode::kGraceful;
 }
 
 uint64_t Server::Deadline(const Connection& c) const {
@@ -207,6 +255,7 @@ void Server::Watchdog(void* arg) {
         continue;
       }
       c->timed_out = true;
+      c->close_mode = KillMode(*c);
       expired[count++] = c->socket;
     }
     if (count > 0) {

@@ -32,6 +32,10 @@ struct ServerConfig {
   bool has_site = false;  // false: the built-in status site
   uint16_t port = 80;
   uint32_t max_connections = 512;
+  // Connections one address may hold at once; more get 503. Not applied to
+  // the network's gateway: under QEMU's user networking (and behind a NAT)
+  // every client arrives from that one address.
+  uint32_t max_connections_per_client = 128;
   uint64_t idle_timeout_ms = 30000;     // keep-alive with no request under way
   // From a request's first byte to its end (slowloris), and from the
   // connection's opening to its first byte.
@@ -72,12 +76,16 @@ class Server {
   struct Connection {
     Server* server = nullptr;
     uint32_t socket = 0;
+    uint32_t peer_ip = 0;  // network byte order
     void* state = nullptr;  // the connection's buffers (connection.cc), allocated on accept
     Phase phase = Phase::kIdle;
     uint64_t phase_started_ms = 0;  // kSending: the last send that completed
     uint64_t last_activity_ms = 0;
     bool any_request = false;  // a byte has arrived: the keep-alive limit applies when idle
     bool timed_out = false;
+    // How its thread closes it: kAbort once it was cut for misbehaving or
+    // evicted (KillMode), so lwIP frees its queued data at once.
+    net::CloseMode close_mode = net::CloseMode::kGraceful;
     Connection* prev = nullptr;
     Connection* next = nullptr;
   };
@@ -94,6 +102,7 @@ class Server {
   uint64_t refused_busy() const { return refused_busy_; }
   uint64_t refused_memory() const { return refused_memory_; }
   uint64_t evicted_idle() const { return evicted_idle_; }
+  uint64_t refused_per_client() const { return refused_per_client_; }
 
  private:
   static void Watchdog(void* self);
@@ -101,11 +110,15 @@ class Server {
   // When `connection` times out (ms since boot): its request's limit while
   // one arrives, else the keep-alive limit.
   uint64_t Deadline(const Connection& connection) const;
+  // How a connection the watchdog cuts in its current phase is closed.
+  static net::CloseMode KillMode(const Connection& connection);
   // A deadline may now come before the watchdog's: wake it to look again.
   void DeadlineMayBeEarlier(const Connection& connection);
   // All slots are taken: cut the idle connection that has waited longest
   // (not `except`). False if none is idle.
   bool EvictIdle(const Connection* except);
+  // `connection`'s address holds more than its share (the gateway aside).
+  bool OverClientLimit(const Connection& connection);
   // Out of memory for a connection: a 503 if it fits in the send buffer at
   // once, then close.
   void RefuseForMemory(uint32_t socket);
@@ -119,7 +132,8 @@ class Server {
   Connection* connections_ = nullptr;
   uint32_t open_ = 0;
   uint64_t served_ = 0;
-  uint64_t refused_busy_ = 0, refused_memory_ = 0, evicted_idle_ = 0;
+  uint64_t refused_busy_ = 0, refused_memory_ = 0, evicted_idle_ = 0, refused_per_client_ = 0;
+  uint32_t gateway_ = 0;  // network byte order; 0 until the address is configured
   sched::Thread* watchdog_ = nullptr;
   uint64_t watchdog_deadline_ms_ = 0;  // what it sleeps until; UINT64_MAX: none; 0: awake
 };

@@ -7,6 +7,15 @@
 
 namespace uk::web {
 
+size_t FormatServerStats(void* server_arg, char* out, size_t size) {
+  const Server& server = *static_cast<const Server*>(server_arg);
+  return Format(out, size,
+                "webserver: %u connections open, %lu served, %lu refused busy, %lu refused "
+                "memory, %lu evicted, %lu refused per client",
+                server.open_connections(), server.served(), server.refused_busy(),
+                server.refused_memory(), server.evicted_idle(), server.refused_per_client());
+}
+
 size_t RenderStatusPage(Server& server, char* out, size_t size) {
   const ServerConfig& config = server.config();
   size_t n = 0;
@@ -43,7 +52,12 @@ size_t RenderStatusPage(Server& server, char* out, size_t size) {
       }
     }
   }
-  add("</pre>\n<p>busy/poll/halt: where each core's time went since boot; halts: how often "
+  add("</pre>\n<h2>Memory</h2>\n<pre>");
+  if (n < size) n += FormatStatsLines(out + n, size - n);
+  add("</pre>\n<p>memory: the kernel heap (small blocks at their size class, large ones at "
+      "their pages) and the free page frames; net: lwIP's heap (send buffers) and its pool of "
+      "receive buffers, its TCP connections by state and the open sockets. high/low: the "
+      "extremes since boot.</p>\n<p>busy/poll/halt: where each core's time went since boot; halts: how often "
       "it stopped with <code>hlt</code>; wakeups sent/suppressed: IPIs to halted cores, and "
       "those not needed because the core was awake.</p>\n</body></html>\n");
   return n < size ? n : size;

@@ -1,5 +1,6 @@
 #include "kernel/core/heap.h"
 
+#include <atomic>
 #include <cstdint>
 
 #include "kernel/arch/cpu.h"
@@ -43,6 +44,11 @@ struct FreeList {
 
 struct alignas(64) CoreCache {
   FreeList lists[kClassCount];
+  // Small-block bytes this core handed out minus those freed on it; negative
+  // when it frees what others allocated. Written only by its core, with
+  // interrupts off, read by anyone: relaxed load and store are enough for a
+  // statistic with one writer (as ipc::StatCounter), and cost no bus lock.
+  std::atomic<int64_t> small_bytes{0};
 };
 
 struct LargeHeader {
@@ -54,6 +60,10 @@ CoreCache caches[arch::kMaxCpus];
 SpinLock central_lock;
 FreeList central[kClassCount];  // guarded by central_lock
 uint8_t* page_kind = nullptr;   // per page frame; written when a page is handed out
+// Relaxed: statistics that order nothing. large_bytes is changed by any core
+// (fetch_add, on the large path only); high_bytes only ever grows (CAS).
+std::atomic<uint64_t> large_bytes{0};
+std::atomic<uint64_t> high_bytes{0};
 
 size_t ClassSize(int c) { return size_t{16} << c; }
 
@@ -63,6 +73,28 @@ int ClassFor(size_t size) {
   return c;
 }
 
+void AddSmallBytes(CoreCache& cache, int64_t delta) {
+  cache.small_bytes.store(cache.small_bytes.load(std::memory_order_relaxed) + delta,
+                          std::memory_order_relaxed);
+}
+
+// Bytes in use now, and the high-water mark raised to them.
+uint64_t SampleBytesInUse() {
+  int64_t total = static_cast<int64_t>(large_bytes.load(std::memory_order_relaxed));
+  // Cores that have not come up yet never allocated (index 0 is the BSP).
+  const uint32_t cores = arch::CpuCount() > 0 ? arch::CpuCount() : 1;
+  for (uint32_t i = 0; i < cores && i < arch::kMaxCpus; ++i) {
+    total += caches[i].small_bytes.load(std::memory_order_relaxed);
+  }
+  // Counters read at slightly different moments can undershoot.
+  const uint64_t in_use = total > 0 ? static_cast<uint64_t>(total) : 0;
+  uint64_t high = high_bytes.load(std::memory_order_relaxed);
+  while (in_use > high &&
+         !high_bytes.compare_exchange_weak(high, in_use, std::memory_order_relaxed)) {
+  }
+  return in_use;
+}
+
 // Moves up to kBatch blocks of class `c` from the center, carving a fresh
 // page into blocks when the center is empty.
 void Refill(FreeList& local, int c) {
@@ -70,6 +102,7 @@ void Refill(FreeList& local, int c) {
     SpinLockGuard guard(central_lock);
     while (local.count < kBatch && central[c].head != nullptr) local.Push(central[c].Pop());
   }
+  SampleBytesInUse();  // the slow path: a good moment for the high-water mark
   if (local.count > 0) return;
   uint64_t phys = AllocatePages(1);
   if (phys == 0) return;
@@ -93,6 +126,8 @@ void* AllocateLarge(size_t size) {
   auto* header = arch::PhysToVirt<LargeHeader>(phys);
   header->magic = kLargeMagic;
   header->pages = pages;
+  large_bytes.fetch_add(pages * kPageSize, std::memory_order_relaxed);
+  SampleBytesInUse();
   return reinterpret_cast<uint8_t*>(header) + kLargeHeader;
 }
 
@@ -112,9 +147,11 @@ void* Allocate(size_t size) {
   // Interrupts off: the cache is this core's alone, and nothing else on
   // this core may run between reading and updating the list head.
   arch::InterruptGuard interrupts_off;
-  FreeList& local = caches[arch::CurrentCpuIndex()].lists[c];
+  CoreCache& cache = caches[arch::CurrentCpuIndex()];
+  FreeList& local = cache.lists[c];
   if (local.head == nullptr) Refill(local, c);
   if (local.head == nullptr) return nullptr;
+  AddSmallBytes(cache, static_cast<int64_t>(ClassSize(c)));
   return local.Pop();
 }
 
@@ -127,15 +164,29 @@ void Free(void* block) {
     auto* header = reinterpret_cast<LargeHeader*>(static_cast<uint8_t*>(block) - kLargeHeader);
     if (header->magic != kLargeMagic) Panic("heap: bad free of %p", block);
     header->magic = 0;
+    large_bytes.fetch_sub(header->pages * kPageSize, std::memory_order_relaxed);
     FreePages(phys - kLargeHeader, header->pages);
     return;
   }
   if (kind == kPageUnknown || kind > kClassCount) Panic("heap: free of %p, not a heap block", block);
   int c = kind - 1;
   arch::InterruptGuard interrupts_off;
-  FreeList& local = caches[arch::CurrentCpuIndex()].lists[c];
+  CoreCache& cache = caches[arch::CurrentCpuIndex()];
+  FreeList& local = cache.lists[c];
+  AddSmallBytes(cache, -static_cast<int64_t>(ClassSize(c)));
   local.Push(static_cast<FreeBlock*>(block));
   if (local.count >= 2 * kBatch) Spill(local, c);
+}
+
+HeapStats GetHeapStats() {
+  HeapStats stats;
+  stats.bytes_in_use = SampleBytesInUse();
+  stats.bytes_high = high_bytes.load(std::memory_order_relaxed);
+  const PageStats pages = GetPageStats();
+  stats.pages_free = pages.free;
+  stats.pages_total = pages.total;
+  stats.pages_free_low = pages.free_low;
+  return stats;
 }
 
 }  // namespace uk

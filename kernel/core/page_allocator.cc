@@ -13,6 +13,8 @@ using arch::kPageSize;
 
 SpinLock lock;
 PageBitmap bitmap;  // guarded by lock
+uint64_t total_pages = 0;     // guarded by lock (set once, at init)
+uint64_t free_low_pages = 0;  // guarded by lock
 
 uint64_t RoundUp(uint64_t value) { return (value + kPageSize - 1) / kPageSize * kPageSize; }
 
@@ -46,6 +48,7 @@ void InitPageAllocator(const BootInfo& info, uint64_t reserved_end) {
   bitmap.SetUsed(0, (1 << 20) / kPageSize);
   bitmap.SetUsed(0, RoundUp(reserved_end) / kPageSize);
   bitmap.SetUsed(bitmap_phys / kPageSize, bitmap_bytes / kPageSize);
+  total_pages = free_low_pages = bitmap.free_count();
   Log(LogLevel::kDebug, "memory: %lu MiB free of %lu MiB managed",
       bitmap.free_count() * kPageSize >> 20, limit >> 20);
 }
@@ -55,6 +58,7 @@ uint64_t AllocatePages(size_t count) {
   {
     SpinLockGuard guard(lock);
     first = bitmap.Allocate(count);
+    if (bitmap.free_count() < free_low_pages) free_low_pages = bitmap.free_count();
   }
   if (first == PageBitmap::kNone) return 0;
   uint64_t phys = first * kPageSize;
@@ -72,6 +76,11 @@ void FreePages(uint64_t phys, size_t count) {
 uint64_t FreePageCount() {
   SpinLockGuard guard(lock);
   return bitmap.free_count();
+}
+
+PageStats GetPageStats() {
+  SpinLockGuard guard(lock);
+  return {bitmap.free_count(), total_pages, free_low_pages};
 }
 
 uint64_t PageFrameLimit() { return bitmap.page_count(); }

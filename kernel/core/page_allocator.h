@@ -23,6 +23,13 @@ void FreePages(uint64_t phys, size_t count);
 void* AllocateContiguous(size_t bytes);
 
 uint64_t FreePageCount();
+
+struct PageStats {
+  uint64_t free = 0;
+  uint64_t total = 0;     // free right after InitPageAllocator: what RAM there is to use
+  uint64_t free_low = 0;  // the fewest free since then
+};
+PageStats GetPageStats();
 uint64_t PageFrameLimit();  // one past the highest managed page frame number
 
 }  // namespace uk

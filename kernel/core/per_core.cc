@@ -14,6 +14,7 @@
 #include "kernel/core/boot_info.h"
 #include "kernel/core/console.h"
 #include "kernel/core/format.h"
+#include "kernel/core/heap.h"
 #include "kernel/core/log.h"
 #include "kernel/core/panic.h"
 #include "kernel/core/stacks.h"
@@ -80,6 +81,44 @@ class KernelPlatform final : public sched::Platform {
   uint64_t armed_deadline_ = SleepQueue::kNever;
   ipc::StatCounter* timer_writes_ = nullptr;  // its scheduler's counter (set at creation)
 };
+
+// RegisterCounterLine's entries. A registration claims a slot (relaxed
+// fetch_add: only uniqueness matters), fills in `arg`, then stores `format`
+// with release; a reader that loads `format` non-null with acquire sees the
+// `arg` written before it.
+struct CounterLine {
+  std::atomic<CounterLineFormatter> format{nullptr};
+  void* arg = nullptr;
+};
+CounterLine counter_lines[kMaxCounterLines];
+std::atomic<uint32_t> counter_lines_claimed{0};
+
+constexpr size_t kStatsLineSize = 400;
+
+// Calls emit(line, length) for each line of FormatStatsLines (no newline).
+template <typename Emit>
+void ForEachStatsLine(Emit&& emit) {
+  char line[kStatsLineSize];
+  const HeapStats heap = GetHeapStats();
+  emit(line, Format(line, sizeof(line),
+                    "memory: heap %lu bytes in use (high %lu), pages %lu free of %lu (low %lu)",
+                    heap.bytes_in_use, heap.bytes_high, heap.pages_free, heap.pages_total,
+                    heap.pages_free_low));
+  for (uint32_t core = 0; core < Scheduler::CoreCount(); ++core) {
+    for (uint16_t id = 0; id < svc::kMaxServicesPerCore; ++id) {
+      const svc::Service* service = svc::Lookup({static_cast<uint16_t>(core), id});
+      if (service == nullptr) continue;
+      const size_t n = service->FormatStats(line, sizeof(line));
+      if (n > 0) emit(line, n);
+    }
+  }
+  for (CounterLine& entry : counter_lines) {
+    const CounterLineFormatter format = entry.format.load(std::memory_order_acquire);
+    if (format == nullptr) continue;
+    const size_t n = format(entry.arg, line, sizeof(line));
+    if (n > 0) emit(line, n < sizeof(line) ? n : sizeof(line) - 1);
+  }
+}
 
 KernelPlatform* platforms[sched::kMaxCores];
 // Cores whose sched service is up; core 0 waits for all before AppMain.
@@ -233,6 +272,25 @@ void PrintCounters() {
       Print("%s\n", line);
     }
   }
+  ForEachStatsLine([](const char* line, size_t length) {
+    Print("%.*s\n", static_cast<int>(length), line);
+  });
+}
+
+size_t FormatStatsLines(char* out, size_t size) {
+  size_t n = 0;
+  ForEachStatsLine([&](const char* line, size_t length) {
+    if (n < size) n += Format(out + n, size - n, "%.*s\n", static_cast<int>(length), line);
+  });
+  return n;
+}
+
+bool RegisterCounterLine(CounterLineFormatter format, void* arg) {
+  const uint32_t slot = counter_lines_claimed.fetch_add(1, std::memory_order_relaxed);
+  if (slot >= kMaxCounterLines) return false;
+  counter_lines[slot].arg = arg;
+  counter_lines[slot].format.store(format, std::memory_order_release);
+  return true;
 }
 
 void Shutdown(int status) {

@@ -73,6 +73,9 @@ namespace std {
 [[noreturn]] void __throw_out_of_range(const char* what) { uk::Panic("std: %s", what); }
 [[noreturn]] void __throw_length_error(const char* what) { uk::Panic("std: %s", what); }
 [[noreturn]] void __throw_bad_alloc() { uk::Panic("std: bad_alloc"); }
+// The tag of `new (std::nothrow) T`, which answers nullptr when the heap is
+// out of memory instead of panicking.
+const nothrow_t nothrow{};
 }  // namespace std
 
 namespace {
@@ -97,6 +100,15 @@ void* operator new(size_t size, std::align_val_t align) {
 }
 void* operator new[](size_t size, std::align_val_t align) { return operator new(size, align); }
 void* operator new(size_t size, const std::nothrow_t&) noexcept { return uk::Allocate(size); }
+void* operator new[](size_t size, const std::nothrow_t&) noexcept { return uk::Allocate(size); }
+void* operator new(size_t size, std::align_val_t align, const std::nothrow_t&) noexcept {
+  const size_t a = static_cast<size_t>(align);  // as the panicking variant above
+  if (a > 128 && size > uk::kMaxSmallSize) return nullptr;
+  return uk::Allocate(size < a ? a : size);
+}
+void* operator new[](size_t size, std::align_val_t align, const std::nothrow_t& tag) noexcept {
+  return operator new(size, align, tag);
+}
 void operator delete(void* p) noexcept { uk::Free(p); }
 void operator delete[](void* p) noexcept { uk::Free(p); }
 void operator delete(void* p, size_t) noexcept { uk::Free(p); }

@@ -25,6 +25,7 @@ class FakePlatform : public Platform {
   bool SleepUntilWoken(ipc::WakeWord& word) override;
   void Wake(ipc::WakeWord& word) override { ++wakes_; (void)word; }
   void* AllocateStack(size_t size) override {
+    if (fail_stacks_) return nullptr;
     ++stacks_in_use_;
     return MapGuardedStack(size);
   }
@@ -42,6 +43,9 @@ class FakePlatform : public Platform {
   uint64_t armed_deadline() const { return armed_deadline_; }
   uint64_t halts_forever() const { return halts_forever_; }
   int64_t stacks_in_use() const { return stacks_in_use_; }
+  // While set, AllocateStack answers nullptr, as the kernel's does when it
+  // is out of memory.
+  void FailStacks(bool fail) { fail_stacks_ = fail; }
 
  private:
   void RunDueEvents();
@@ -52,6 +56,7 @@ class FakePlatform : public Platform {
   uint64_t wakes_ = 0;
   uint64_t halts_forever_ = 0;
   int64_t stacks_in_use_ = 0;
+  bool fail_stacks_ = false;
   std::multimap<uint64_t, std::function<void()>> events_;
 };
 

@@ -1,6 +1,7 @@
 #include "kernel/sched/scheduler.h"
 
 #include <atomic>
+#include <new>
 
 namespace uk::sched {
 namespace {
@@ -60,9 +61,17 @@ uint32_t Scheduler::CoreCount() {
 
 // ---- Threads ----
 
-Thread* Scheduler::Spawn(ThreadEntry entry, void* arg, const char* name,
-                         Joinable joinable, size_t stack_size) {
-  auto* t = new Thread;
+Thread* Scheduler::TrySpawn(ThreadEntry entry, void* arg, const char* name,
+                            Joinable joinable, size_t stack_size) {
+  // The nothrow operator new: the plain one panics when the kernel heap is
+  // out of memory.
+  auto* t = new (std::nothrow) Thread;
+  if (t == nullptr) return nullptr;
+  t->stack = static_cast<std::byte*>(platform_.AllocateStack(stack_size));
+  if (t->stack == nullptr) {
+    delete t;
+    return nullptr;
+  }
   t->core = core_;
   t->id = next_thread_id_++;
   t->name = name;
@@ -70,8 +79,6 @@ Thread* Scheduler::Spawn(ThreadEntry entry, void* arg, const char* name,
   t->entry = entry;
   t->arg = arg;
   t->stack_size = stack_size;
-  t->stack = static_cast<std::byte*>(platform_.AllocateStack(stack_size));
-  if (t->stack == nullptr) SchedulerFatal("no thread stack: out of memory, or too large");
   __builtin_memcpy(t->stack, &kStackCanary, sizeof(kStackCanary));
   t->saved_rsp = PrepareContext(t->stack, stack_size, &Scheduler::ThreadMain, t);
   if (joinable == Joinable::kYes) {
@@ -80,6 +87,13 @@ Thread* Scheduler::Spawn(ThreadEntry entry, void* arg, const char* name,
   }
   ++threads_;
   MakeRunnable(t);
+  return t;
+}
+
+Thread* Scheduler::Spawn(ThreadEntry entry, void* arg, const char* name,
+                         Joinable joinable, size_t stack_size) {
+  Thread* t = TrySpawn(entry, arg, name, joinable, stack_size);
+  if (t == nullptr) SchedulerFatal("no thread stack: out of memory, or too large");
   return t;
 }
 

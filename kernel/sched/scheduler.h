@@ -116,6 +116,17 @@ class Scheduler {
   void RequestStop(uint32_t threads_left = 0);
 
   // ---- From this core's threads (Spawn also before Run) ----
+  // A new runnable thread, or nullptr if there is no memory for its stack or
+  // its Thread (or the stack is too large for the platform); then nothing
+  // changed. For threads a peer's action or the load asks for (a
+  // connection's thread, a queued reply's sender): the caller refuses that
+  // work instead of stopping the kernel.
+  [[nodiscard]] Thread* TrySpawn(ThreadEntry entry, void* arg, const char* name,
+                                 Joinable joinable = Joinable::kYes,
+                                 size_t stack_size = kDefaultStackSize);
+  // TrySpawn, but a failure is fatal (SchedulerFatal). For threads the
+  // system cannot run without (boot, services, tests), whose failure means
+  // the machine is too small to start at all.
   Thread* Spawn(ThreadEntry entry, void* arg, const char* name,
                 Joinable joinable = Joinable::kYes,
                 size_t stack_size = kDefaultStackSize);

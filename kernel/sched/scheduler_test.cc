@@ -260,6 +260,38 @@ TEST_F(SchedulerTest, StacksComeFromThePlatformAndGoBackWhenThreadsExit) {
   EXPECT_EQ(platform_.stacks_in_use(), 0);
 }
 
+// Under memory pressure a thread that load asks for is refused, not fatal:
+// TrySpawn answers nullptr, leaves nothing behind, and works again once
+// stacks come back.
+TEST_F(SchedulerTest, TrySpawnReportsAMissingStackWithoutStopping) {
+  int runs = 0;
+  auto worker = [&] { ++runs; };
+  const ThreadEntry entry = [](void* fn) { (*static_cast<decltype(worker)*>(fn))(); };
+  auto main = [&] {
+    Scheduler& sched = Scheduler::Current();
+    platform_.FailStacks(true);
+    EXPECT_EQ(sched.TrySpawn(entry, &worker, "refused", Joinable::kNo), nullptr);
+    EXPECT_EQ(sched.TrySpawn(entry, &worker, "refused", Joinable::kYes), nullptr);
+    EXPECT_EQ(sched.thread_count(), 1u);  // main only
+    EXPECT_EQ(platform_.stacks_in_use(), 1);
+    platform_.FailStacks(false);
+    Thread* t = sched.TrySpawn(entry, &worker, "worker", Joinable::kYes);
+    ASSERT_NE(t, nullptr);
+    sched.Join(t);
+  };
+  Go(&main, "main");
+  RunToCompletion();
+  EXPECT_EQ(runs, 1);
+  EXPECT_EQ(platform_.stacks_in_use(), 0);
+}
+
+// A too-large stack is refused the same way (the kernel's limit is 252 KiB;
+// the fake's mmap refuses what the address space cannot hold).
+TEST_F(SchedulerTest, TrySpawnRefusesAnImpossibleStack) {
+  EXPECT_EQ(sched_.TrySpawn([](void*) {}, nullptr, "huge", Joinable::kNo, SIZE_MAX / 2), nullptr);
+  EXPECT_EQ(sched_.thread_count(), 0u);
+}
+
 TEST_F(SchedulerTest, InterruptWakeCancelsAnAnnouncedHalt) {
   sched_.wake_word().state.store(ipc::kHaltAnnounced);
   sched_.InterruptWake();
@@ -276,6 +308,14 @@ TEST_F(SchedulerDeathTest, StackOverflowIsReported) {
   };
   Go(&smash, "smash");
   EXPECT_DEATH(RunToCompletion(), "overflowed its stack");
+}
+
+// Spawn keeps stopping the kernel when it cannot get a stack: it is for
+// threads the system cannot run without (boot, services).
+TEST_F(SchedulerDeathTest, SpawnWithoutAStackIsFatal) {
+  platform_.FailStacks(true);
+  EXPECT_DEATH(sched_.Spawn([](void*) {}, nullptr, "boot-thread", Joinable::kNo),
+               "no thread stack");
 }
 
 // The guard page of the thread that overflows, for the SIGSEGV handler.

@@ -4,6 +4,7 @@
 // Each test is a scenario in its own process (test_net.h says why).
 
 #include <cstdio>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -11,6 +12,7 @@
 #include "lwip/opt.h"
 #include "services/net/net_client.h"
 #include "services/net/net_service.h"
+#include "services/net/overload.h"
 #include "services/net/test_frames.h"
 #include "services/net/test_net.h"
 
@@ -202,6 +204,59 @@ void ManyConnectionsFloodScenario(TestNet& net) {
   ExpectServed(net, listener.value(), 41000);
 }
 
+// ---- 1b. In-order data nobody reads ----
+
+// Clients send whole windows of in-order data that the application never
+// reads (a server blocked sending to a client that reads nothing). Each
+// frame holds a pool buffer until read, and the window (TCP_WND, 44
+// segments) bounds each connection, not the pool: 24 connections x 30
+// segments is more than PBUF_POOL_SIZE. Once the pool is down to its
+// reserve, the service drops data segments of connections that already hold
+// unread data (they are not acknowledged, so their senders retransmit), and
+// a new client still connects and is served.
+void UnreadDataFloodScenario(TestNet& net) {
+  constexpr uint32_t kHoarders = 24;
+  constexpr uint32_t kSegmentsEach = 30;  // within TCP_WND / TCP_MSS
+  static_assert(kSegmentsEach * TCP_MSS <= TCP_WND);
+  static_assert(kHoarders * kSegmentsEach > PBUF_POOL_SIZE);
+  const std::string payload(TCP_MSS, 'u');
+  const NetStats& stats = net.service().stats();
+  const Result<uint32_t> listener = net.client().Listen(kServerPort, 512);
+  ASSERT_TRUE(listener.ok());
+  AnnouncePeer(net);
+  const std::vector<Connection> hoarders = Open(net, listener.value(), 40000, kHoarders);
+  for (uint32_t i = 0; i < kSegmentsEach; ++i) {
+    for (const Connection& c : hoarders) {
+      net.Inject(TcpFrom(kPeerIp, {.src_port = c.port, .dst_port = kServerPort,
+                                   .seq = c.seq + i * TCP_MSS, .ack = c.our_seq,
+                                   .flags = testing::kTcpAck},
+                         payload));
+    }
+    (void)net.TakeTransmitted();  // ACKs
+  }
+  uint64_t refused = 0;
+  net.OnNetCore([&] { refused = UnreadSegmentsRefused(); });
+  std::printf("%u connections sending %u unread segments each: pool %llu of %llu in use (max "
+              "%llu), %llu frames dropped, %llu data segments refused\n",
+              kHoarders, kSegmentsEach, static_cast<unsigned long long>(stats.pool_used.Get()),
+              static_cast<unsigned long long>(stats.pool_size.Get()),
+              static_cast<unsigned long long>(stats.pool_max.Get()),
+              static_cast<unsigned long long>(stats.dropped_in.Get()),
+              static_cast<unsigned long long>(refused));
+  EXPECT_EQ(stats.dropped_in.Get(), 0u) << "frames found no receive buffer";
+  EXPECT_GT(refused, 0u);
+  ExpectServed(net, listener.value(), 41000);
+
+  // A hoarder's data is intact: what was taken is in order, and what was
+  // refused comes once its sender retransmits after the application read.
+  const Connection& first = hoarders[0];
+  uint8_t in[TCP_MSS] = {};
+  const Result<size_t> got = net.client().Recv(first.handle, in, Blocking::kNo);
+  ASSERT_TRUE(got.ok()) << ErrorName(got.error());
+  EXPECT_GT(got.value(), 0u);
+  EXPECT_EQ(in[0], 'u');
+}
+
 // ---- 2. SYN flood from spoofed addresses ----
 
 void SynFloodScenario(TestNet& net) {
@@ -387,6 +442,9 @@ TEST(HostilePeersTest, OutOfOrderFloodLeavesBuffersForOthers) {
 }
 TEST(HostilePeersTest, OutOfOrderFloodFromManyConnections) {
   RunScenario(&ManyConnectionsFloodScenario);
+}
+TEST(HostilePeersTest, UnreadDataFromManyConnectionsLeavesBuffersForOthers) {
+  RunScenario(&UnreadDataFloodScenario);
 }
 TEST(HostilePeersTest, SynFloodLeavesThePortOpen) { RunScenario(&SynFloodScenario); }
 TEST(HostilePeersTest, ClosedConnectionKeepsUnsentDataAtMost20s) {

@@ -10,6 +10,7 @@
 #include "lwip/pbuf.h"
 #include "lwip/priv/tcp_priv.h"
 #include "lwip/tcp.h"
+#include "kernel/core/format.h"
 #include "netif/ethernet.h"
 #include "services/call.h"
 #include "services/net/overload.h"
@@ -28,6 +29,12 @@ static_assert(NetTimers::kTcpSlowIntervalMs == TCP_SLOW_INTERVAL);
 // lwIP frees a TIME-WAIT PCB at the first slow run that finds it more than
 // this many ticks old (tcp_slowtmr).
 constexpr uint32_t kTimeWaitTicks = 2 * TCP_MSL / TCP_SLOW_INTERVAL;
+
+uint64_t CountPcbs(const tcp_pcb* list) {
+  uint64_t count = 0;
+  for (const tcp_pcb* pcb = list; pcb != nullptr; pcb = pcb->next) ++count;
+  return count;
+}
 
 ip4_addr_t Ip4(uint32_t network_order) {
   ip4_addr_t address;
@@ -200,6 +207,27 @@ void NetService::UpdateMemoryStats() {
   stats_.pool_size.Set(memory.pool_size);
   stats_.pool_used.Set(memory.pool_used);
   stats_.pool_max.Set(memory.pool_max);
+  // A walk of the lists once per turn: lwIP's tcp_input already walks the
+  // active list for every segment it receives, so this costs at most one
+  // more lookup per turn.
+  stats_.tcp_active.Set(CountPcbs(tcp_active_pcbs));
+  stats_.tcp_time_wait.Set(CountPcbs(tcp_tw_pcbs));
+  uint64_t listening = 0;
+  for (const tcp_pcb_listen* pcb = tcp_listen_pcbs.listen_pcbs; pcb != nullptr; pcb = pcb->next) {
+    ++listening;
+  }
+  stats_.tcp_listening.Set(listening);
+  stats_.sockets_open.Set(sockets_->open_sockets());
+}
+
+size_t NetService::FormatStats(char* out, size_t size) const {
+  return Format(out, size,
+                "net: lwip heap %lu of %lu bytes (high %lu), pool %lu of %lu (high %lu), "
+                "tcp %lu active %lu time-wait %lu listening, sockets %lu open",
+                stats_.heap_used.Get(), stats_.heap_size.Get(), stats_.heap_max.Get(),
+                stats_.pool_used.Get(), stats_.pool_size.Get(), stats_.pool_max.Get(),
+                stats_.tcp_active.Get(), stats_.tcp_time_wait.Get(), stats_.tcp_listening.Get(),
+                stats_.sockets_open.Get());
 }
 
 void NetService::SyncTcpTicks(uint64_t now_ms) { tcp_ticks += tcp_clock_.Sync(now_ms); }

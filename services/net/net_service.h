@@ -51,6 +51,10 @@ struct NetStats {
   // pool holds received frames, unread and out-of-order data.
   ipc::StatCounter heap_size, heap_used, heap_max;
   ipc::StatCounter pool_size, pool_used, pool_max;
+  // lwIP's TCP PCBs by list, and the socket table's open sockets (listeners
+  // and connections), updated with the memory figures.
+  ipc::StatCounter tcp_active, tcp_time_wait, tcp_listening;
+  ipc::StatCounter sockets_open;
 };
 
 class NetService final : public svc::Service {
@@ -65,6 +69,8 @@ class NetService final : public svc::Service {
   bool Ready() override;
   const NetStats& stats() const { return stats_; }
   const SocketStats& socket_stats() const { return sockets_->stats(); }
+  // "net: lwip heap ... sockets 4 open" (docs/net.md); reads only stats_.
+  size_t FormatStats(char* out, size_t size) const override;
   // Current address (network byte order), 0 until configured.
   uint32_t ip() const;
 

@@ -36,6 +36,11 @@ uint32_t FreeOutOfOrderQueues(uint32_t want_free);
 // connection so lwIP accepts the SYN. True if it aborted one.
 bool MakeRoomForSyn(std::span<const uint8_t> frame);
 
+// Data segments refused since boot because the pool was down to its
+// reserve and their connection already held data the application had not
+// read (lwip_hooks: uk_net_admit_tcp_segment).
+uint64_t UnreadSegmentsRefused();
+
 // lwIP's memory: its heap (tcp_write copies, outgoing frames) and the
 // receive-buffer pool, in use now and at most since boot.
 struct LwipMemory {

@@ -11,6 +11,8 @@ namespace {
 
 constexpr uint32_t kIndexBits = 10;
 static_assert(SocketTable::kMaxSockets == 1u << kIndexBits);
+static_assert(TCP_SND_QUEUELEN * SocketTable::kMinSendMss >= TCP_SND_BUF,
+              "a whole send buffer fits the segment queue at the smallest MSS");
 
 NetReply Answer(Error error, uint64_t value = 0) {
   NetReply reply{};
@@ -159,6 +161,7 @@ err_t SocketTable::OnAccept(void* arg, tcp_pcb* pcb, err_t err) {
     tcp_abort(pcb);
     return ERR_ABRT;
   }
+  if (pcb->mss < kMinSendMss) pcb->mss = kMinSendMss;
   table.Attach(static_cast<uint32_t>(index), pcb);
   const auto child = static_cast<uint32_t>(index);
   if (listener->backlog_tail == kNoSocket) listener->backlog_head = child;

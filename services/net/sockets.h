@@ -51,6 +51,13 @@ class SocketTable {
   // How long (slow-timer ticks: 20 s) a connection the application closed
   // may keep unsent or unacknowledged data before it is aborted (RST).
   static constexpr uint32_t kClosedSendLimitTicks = 40;
+  // The smallest segment sent on an accepted connection, whatever MSS the
+  // peer announced: 536, the size every IPv4 host must take (RFC 1122; IP
+  // fragments it on a smaller path). An MSS of 1 would otherwise cost a
+  // frame per byte, and a segment per byte overflows lwIP's per-connection
+  // segment queue (TCP_SND_QUEUELEN) before one send buffer is queued, so
+  // nothing was ever sent. Linux has the same floor idea (tcp_min_snd_mss).
+  static constexpr uint16_t kMinSendMss = 536;
 
   SocketTable();
   SocketTable(const SocketTable&) = delete;

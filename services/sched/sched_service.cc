@@ -1,5 +1,7 @@
 #include "services/sched/sched_service.h"
 
+#include <new>
+
 #include "services/call.h"
 
 namespace uk::svc {
@@ -41,18 +43,25 @@ void SchedService::Handle(uint32_t, const ipc::Message& m) {
     ++pings_;
     if (wants_reply) Reply(m, ipc::MakeMessage(ipc::PongBody{ping.sequence, ping.timestamp}, 0, 0));
   } else if (ipc::Decode(m, &spawn)) {
-    sched::Thread* t = sched.Spawn(reinterpret_cast<sched::ThreadEntry>(spawn.entry),
-                                   reinterpret_cast<void*>(spawn.arg),
-                                   reinterpret_cast<const char*>(spawn.name));
-    if (wants_reply) Reply(m, ipc::MakeMessage(SpawnedBody{t->id}, 0, 0));
+    // Out of memory for the thread: thread id 0, which SpawnOn reports.
+    sched::Thread* t = sched.TrySpawn(reinterpret_cast<sched::ThreadEntry>(spawn.entry),
+                                      reinterpret_cast<void*>(spawn.arg),
+                                      reinterpret_cast<const char*>(spawn.name));
+    if (wants_reply) Reply(m, ipc::MakeMessage(SpawnedBody{t != nullptr ? t->id : 0}, 0, 0));
   } else if (ipc::Decode(m, &join)) {
     sched::Thread* t = sched.FindJoinable(join.thread_id);
     if (t == nullptr || t->join_claimed) {
       if (wants_reply) Reply(m, Status(-1));
       return;
     }
+    auto* waiter = new (std::nothrow) JoinWaiter{t, m};
+    if (waiter == nullptr ||
+        sched.TrySpawn(&WaitAndReply, waiter, "join", sched::Joinable::kNo) == nullptr) {
+      delete waiter;  // out of memory: the join fails and may be asked again
+      if (wants_reply) Reply(m, Status(-1));
+      return;
+    }
     t->join_claimed = true;
-    sched.Spawn(&WaitAndReply, new JoinWaiter{t, m}, "join", sched::Joinable::kNo);
   } else if (ipc::Decode(m, &policy)) {
     if (policy.policy > static_cast<uint32_t>(sched::IdlePolicy::kHalt)) {
       if (wants_reply) Reply(m, Status(-1));

@@ -112,6 +112,30 @@
  * out-of-order queues (pbuf_free_ooseq) when the pool runs low
  * (services/net/net_service.cc, docs/net.md "Hostile peers").
  */
+/*
+ * In-order data also keeps its pool buffers until the application reads it,
+ * and the window bounds that per connection (44 segments), not across
+ * connections: a dozen clients whose data nobody reads would take the pool.
+ * So before lwIP accepts (and acknowledges) a data segment, the net service
+ * may refuse it: when the pool is down to its reserve and the connection
+ * already holds unread data (services/net/overload.h). The segment is
+ * dropped unacknowledged and its sender retransmits it later.
+ *
+ * Weak, so that a program linking lwIP without the net service (lwIP's own
+ * tests) links; then every segment is taken, as without the hook.
+ */
+#ifdef __cplusplus
+extern "C" {
+#endif
+struct tcp_pcb;
+struct pbuf;
+int uk_net_admit_tcp_segment(const struct tcp_pcb* pcb, const struct pbuf* p)
+    __attribute__((weak));
+#ifdef __cplusplus
+}
+#endif
+#define LWIP_HOOK_TCP_INPACKET_PCB(pcb, hdr, optlen, opt1len, opt2, p) \
+  (uk_net_admit_tcp_segment != 0 ? uk_net_admit_tcp_segment((pcb), (p)) : 0)
 #define TCP_OOSEQ_MAX_PBUFS 16
 #define TCP_OOSEQ_MAX_BYTES (16 * TCP_MSS)
 #define TCP_LISTEN_BACKLOG 1
