@@ -548,6 +548,41 @@ class LimitsTest(unittest.TestCase):
 
 
 class BuiltInSiteTest(unittest.TestCase):
+    # The memory lines of the `s` key and the status page (docs/webserver.md).
+    MEMORY = re.compile(
+        r"memory: heap (\d+) bytes in use \(high (\d+)\), pages (\d+) free of (\d+) "
+        r"\(low (\d+)\)")
+    NET = re.compile(
+        r"net: lwip heap (\d+) of (\d+) bytes \(high (\d+)\), pool (\d+) of (\d+) "
+        r"\(high (\d+)\), tcp (\d+) active (\d+) time-wait (\d+) listening, "
+        r"sockets (\d+) open")
+    WEBSERVER = re.compile(
+        r"webserver: (\d+) connections open, (\d+) served, (\d+) refused busy, "
+        r"(\d+) refused memory, (\d+) evicted")
+
+    def check_memory_lines(self, text):
+        m = self.MEMORY.search(text)
+        self.assertIsNotNone(m, text[-3000:])
+        heap, high, free, total, low = map(int, m.groups())
+        self.assertGreater(heap, 0)
+        self.assertGreaterEqual(high, heap)
+        self.assertLessEqual(free, total)
+        self.assertLessEqual(low, free)
+        self.assertGreater(total, 0)
+        m = self.NET.search(text)
+        self.assertIsNotNone(m, text[-3000:])
+        (lwip, lwip_size, lwip_high, pool, pool_size, pool_high, _, _, listening,
+         sockets) = map(int, m.groups())
+        self.assertLessEqual(lwip, lwip_high)
+        self.assertLessEqual(lwip_high, lwip_size)
+        self.assertLessEqual(pool, pool_high)
+        self.assertLessEqual(pool_high, pool_size)
+        self.assertEqual(listening, 1)
+        self.assertGreaterEqual(sockets, 1)  # the listener
+        m = self.WEBSERVER.search(text)
+        self.assertIsNotNone(m, text[-3000:])
+        return int(m.group(2))  # served
+
     def test_status_page(self):
         server = Server()
         try:
@@ -556,7 +591,21 @@ class BuiltInSiteTest(unittest.TestCase):
             self.assertTrue(headers["Content-Type"].startswith("text/html"))
             self.assertIn(b"per-core counters", body.lower())
             self.assertIn(b"cpu1:", body)
+            self.assertIn(b"<h2>Memory</h2>", body)
+            self.check_memory_lines(body.decode())
             self.assertEqual(server.get("/nothing-here")[0], 404)
+
+            # The same lines on the console's `s` key, the served count
+            # including the pages above.
+            start = len(server.output)
+            server.vm.stdin.write(b"s")
+            server.vm.stdin.flush()
+            deadline = time.monotonic() + 30
+            while not self.WEBSERVER.search("".join(server.output[start:])):
+                self.assertLess(time.monotonic(), deadline, "no webserver: line after `s`:\n" +
+                                server.text()[-3000:])
+                time.sleep(0.05)
+            self.assertGreaterEqual(self.check_memory_lines("".join(server.output[start:])), 2)
         finally:
             server.stop()
 
