@@ -218,7 +218,7 @@ void Server::Unregister(Connection* c) {
   if (c->prev != nullptr) c->prev->next = c->next;
   else connections_ = c->next;
   if (c->next != nullptr) c->next->prev = c->prev;
-  --open_;
+  open_.Set(open_.Get() - 1);
   // The last one gone: the watchdog re-parks with no deadline, rather than
   // wake for a connection that is no more. (With others open it may still
   // wake once for a deadline that moved or left: at most one per deadline.)

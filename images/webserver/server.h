@@ -18,6 +18,7 @@
 #include <cstdint>
 
 #include "images/webserver/access_log.h"
+#include "ipc/stat_counter.h"
 #include "services/fs/fs_client.h"
 #include "services/net/net_client.h"
 #include "services/service.h"
@@ -96,7 +97,7 @@ class Server {
   void EnterPhase(Connection* connection, Phase phase);
   // A send completed: a response's send limit starts again.
   void SendProgressed(Connection* connection);
-  uint32_t open_connections() const { return open_; }
+  uint32_t open_connections() const { return static_cast<uint32_t>(open_.Get()); }
   uint64_t served() const { return served_; }
   void CountRequest() { ++served_; }
   uint64_t refused_busy() const { return refused_busy_; }
@@ -130,9 +131,11 @@ class Server {
   uint32_t listener_ = 0;
   // Touched only by threads of the HTTP core (cooperative: no lock needed).
   Connection* connections_ = nullptr;
-  uint32_t open_ = 0;
-  uint64_t served_ = 0;
-  uint64_t refused_busy_ = 0, refused_memory_ = 0, evicted_idle_ = 0, refused_per_client_ = 0;
+  // Written only by the http core, read by core 0 (the console's `s` key)
+  // and the status page: StatCounters, so those reads are not data races.
+  ipc::StatCounter open_;
+  ipc::StatCounter served_;
+  ipc::StatCounter refused_busy_, refused_memory_, evicted_idle_, refused_per_client_;
   uint32_t gateway_ = 0;  // network byte order; 0 until the address is configured
   sched::Thread* watchdog_ = nullptr;
   uint64_t watchdog_deadline_ms_ = 0;  // what it sleeps until; UINT64_MAX: none; 0: awake
