@@ -40,7 +40,8 @@ class Machine {
         if (i == 0) {
           scheds_[0]->Spawn(
               [](void* arg) {
-                auto* self = static_cast<std::pair<Machine*, Fn*>*>(arg);
+                std::unique_ptr<std::pair<Machine*, Fn*>> self(
+                    static_cast<std::pair<Machine*, Fn*>*>(arg));
                 (*self->second)();
                 for (auto& s : self->first->scheds_) s->RequestStop(ServiceCount(s->core()));
               },

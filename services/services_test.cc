@@ -108,21 +108,26 @@ TEST(ServicesTest, BadRequestsGetErrorsNotCrashes) {
 TEST(ServicesTest, CallTimesOutAndALateReplyIsDropped) {
   Machine machine(2);
   machine.Run([&] {
-    // A thread on core 1 that hogs it (cooperatively: it sleeps the core's
-    // only other thread out) makes core 1's sched service answer late.
-    static std::atomic<bool> hogging{false};
+    // A thread on core 1 that hogs it (cooperatively: core 1's sched
+    // service cannot run) until the call has timed out, so the answer is
+    // late by construction, however slow the host or its clock.
+    // Flags between the two cores' threads; the default seq_cst order is
+    // more than enough for a flag that carries no data.
+    static std::atomic<bool> hogging, release;
+    hogging.store(false);
+    release.store(false);
     RemoteThread hog = SpawnOn(
         1,
         [](void*) {
           hogging.store(true);
-          const uint64_t until = Scheduler::Current().NowNs() + 50'000'000;
-          while (Scheduler::Current().NowNs() < until) {
+          while (!release.load()) {
           }
         },
         nullptr, "hog");
     while (!hogging.load()) Scheduler::Current().SleepFor(100'000);
     ipc::Message m = ipc::MakeMessage(ipc::PingBody{0, 0}, 0, 0);
     EXPECT_EQ(Call(Address{1, kSchedServiceId}, m, 1'000'000), SendStatus::kTimedOut);
+    release.store(true);
     EXPECT_TRUE(Join(hog));
     EXPECT_TRUE(Ping(1));
   });

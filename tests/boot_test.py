@@ -1,6 +1,5 @@
 """Boots //images:hello and //tests:fault under QEMU and checks the output."""
 
-import os
 import re
 import unittest
 
@@ -30,20 +29,6 @@ class HelloTest(unittest.TestCase):
         # The pc machine has a BIOS, a PIC and a PIT left running: the kernel
         # must mask them.
         self.check_every_core_reports_once("pc", 4)
-
-    def test_kvm_when_the_host_has_it(self):
-        # The other tests run under TCG (qemu_boot.ACCEL); this one boots
-        # under KVM wherever /dev/kvm is usable, so the KVM path (x2APIC,
-        # caches on every core, the CPU model) is booted on such hosts.
-        if not os.access("/dev/kvm", os.R_OK | os.W_OK):
-            print("boot_test: no usable /dev/kvm here; the KVM boot is not checked")
-            return
-        for machine in ("microvm", "pc"):
-            status, out, err = boot("images/hello", "--smp=2", "--machine=" + machine,
-                                    "--accel=kvm")
-            self.assertEqual(status, 0, "%s: stdout:\n%s\nstderr:\n%s" % (machine, out, err))
-            self.assertIn("KVM", err)
-            self.assertEqual(len([l for l in out.splitlines() if l.startswith("hello from")]), 2)
 
     def test_a_long_sleep_costs_one_timer_interrupt(self):
         # 9 s is more than twice the range the count-down timer had at

@@ -25,7 +25,10 @@ def tool(name):
         path = os.path.join(directory, name)
         if os.access(path, os.X_OK):
             return path
-    raise unittest.SkipTest("%s not found (e2fsprogs; tools/setup.sh installs it)" % name)
+    # A failure, not a skip: Bazel would report a skipped test as PASSED.
+    raise AssertionError("%s not found in %s: install Debian's e2fsprogs package "
+                         "(apt-get install e2fsprogs; tools/setup.sh does)"
+                         % (name, ":".join(TOOL_DIRS)))
 
 
 def run(*command):

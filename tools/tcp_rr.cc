@@ -11,7 +11,9 @@
 // after the warm-up; tps counts those that started in the measured window.
 // stream: one connection; a sender thread writes --size chunks for
 // --seconds while a receiver thread reads the echo and checks it. MB/s are
-// 10^6 bytes per second of the measured window, written and echoed.
+// 10^6 bytes per second of the measured window, written and echoed;
+// total_sent_bytes and checked_bytes cover the whole run (warm-up and
+// drain too) and are equal when every byte came back and was compared.
 //
 // Every byte is checked. The payload is a byte stream per connection drawn
 // from a fixed pseudo-random table whose length (65521, prime) divides no
@@ -448,6 +450,9 @@ int RunStream(const Options& o) {
   std::atomic<uint64_t> sent{0}, received{0};
   std::atomic<bool> sender_done{false};  // Release: `sent` is final once true.
   std::atomic<bool> time_up{false};
+  // Bytes the receiver compared with the pattern, over the whole run
+  // (warm-up and drain included). Read after the join, which orders it.
+  uint64_t checked_bytes = 0;
 
   std::thread sender([&] {
     uint64_t offset = 0;
@@ -491,6 +496,7 @@ int RunStream(const Options& o) {
         shutdown(fd, SHUT_RDWR);
         return;
       }
+      checked_bytes += rc;
       offset += rc;
       received.store(offset, std::memory_order_relaxed);
     }
@@ -525,9 +531,9 @@ int RunStream(const Options& o) {
                echoed_mb_s);
   absl::PrintF(
       "tcp_rr: mode=stream size=%d connections=1 seconds=%.3f sent_bytes=%d echoed_bytes=%d "
-      "sent_mb_s=%.1f echoed_mb_s=%.1f checked_bytes=%d\n",
+      "sent_mb_s=%.1f echoed_mb_s=%.1f total_sent_bytes=%d checked_bytes=%d\n",
       o.size, elapsed, sent1 - sent0, received1 - received0, sent_mb_s, echoed_mb_s,
-      sent.load(std::memory_order_relaxed));
+      sent.load(std::memory_order_relaxed), checked_bytes);
   return kExitOk;
 }
 

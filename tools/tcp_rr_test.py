@@ -73,6 +73,10 @@ class TcpRrTest(unittest.TestCase):
         self.assertEqual((mode, v["size"]), ("stream", 65536))
         self.assertGreater(v["sent_bytes"], 0)
         self.assertGreater(v["echoed_bytes"], 0)
+        # Every byte sent, warm-up and drain included, came back and was
+        # compared with the pattern; the measured window is part of that.
+        self.assertEqual(v["checked_bytes"], v["total_sent_bytes"])
+        self.assertGreaterEqual(v["total_sent_bytes"], v["sent_bytes"])
         self.assertGreaterEqual(v["checked_bytes"], v["echoed_bytes"])
 
     def test_refused_connection_exits_1_with_hint(self):

@@ -10,7 +10,8 @@
 # clang++-14 (-fsanitize=fuzzer,address,undefined) at run time, a few
 # seconds. Then, by mode:
 #   --test (bazel test): makes the seeds, checks that each one runs cleanly
-#     on its own, and fuzzes for $<PREFIX>_SECONDS (the default comes from
+#     on its own, adds the committed corpus (make_corpus) and fuzzes with
+#     test_flags for at most $<PREFIX>_SECONDS (the default comes from
 #     BUILD). A crashing input lands in the test's undeclared outputs.
 #   --run (bazel run): replays the input files among the arguments, if
 #     any; otherwise fuzzes with the corpus kept in $<PREFIX>_DIR (default
@@ -23,6 +24,11 @@
 #   make_dictionary FILE      a function writing a libFuzzer dictionary
 #                             (optional)
 #   fuzz_flags=(...)          its libFuzzer flags: -max_len, -timeout, ...
+#   test_flags=(...)          flags for --test only, e.g. -seed=1 -runs=N
+#                             for the same inputs on every CI run (optional)
+#   make_corpus DIR           a function adding committed corpus inputs to
+#                             DIR, the corpus that fuzzing starts from and
+#                             that need not pass the seed check (optional)
 #   seed_check_env=(VAR=1)    environment of the seed check (optional)
 #   seed_check_failure=TEXT   what a failed seed check means (optional)
 #
@@ -33,6 +39,7 @@ export PATH="$PATH:/usr/bin:/bin:/usr/sbin:/sbin"  # mke2fs is in /sbin
 
 fuzz_name=fuzz
 fuzz_flags=()
+test_flags=()
 seed_check_env=()
 seed_check_failure="a seed crashed"
 
@@ -108,8 +115,12 @@ libfuzzer_main() {
       cat "$work/seeds.log" >&2
       die "$seed_check_failure (see above)"
     fi
-    echo "$fuzz_name: every seed runs cleanly; fuzzing for $seconds s"
-    exec "$fuzzer" "${flags[@]}" -max_total_time="$seconds" \
+    if declare -F make_corpus >/dev/null; then
+      make_corpus "$work/corpus"
+      echo "$fuzz_name: $(ls "$work/corpus" | wc -l) committed corpus inputs"
+    fi
+    echo "$fuzz_name: every seed runs cleanly; fuzzing ${test_flags[*]:+(${test_flags[*]}) }for at most $seconds s"
+    exec "$fuzzer" "${flags[@]}" "${test_flags[@]}" -max_total_time="$seconds" \
       "${fuzzer_args[@]}" "$work/corpus" "$work/seeds"
   fi
 
@@ -126,6 +137,9 @@ libfuzzer_main() {
     exec "$fuzzer" "${flags[@]}" "${fuzzer_args[@]}"
   fi
   [ -d "$work/seeds" ] || make_seeds "$work/seeds"
+  if declare -F make_corpus >/dev/null && [ -z "$(ls -A "$work/corpus")" ]; then
+    make_corpus "$work/corpus"
+  fi
   echo "$fuzz_name: corpus $work/corpus, crashes go to $artifacts/"
   exec "$fuzzer" "${flags[@]}" "${fuzzer_args[@]}" "$work/corpus" "$work/seeds"
 }
