@@ -23,10 +23,9 @@
 // closed, no echo for kIoTimeoutS); 2 bad flags; 3 the echo differed from
 // what was sent (the message says where).
 //
-// Flags are abseil flags, parsed by ParseFlags() below through absl's
-// reflection API rather than absl::ParseCommandLine: the latter (abseil
-// 20220623) exits with status 1 on a bad flag, and status 1 is "cannot
-// connect" here.
+// Flags are abseil flags, set by tools/cli_flags.h's ParseToolFlags rather
+// than absl::ParseCommandLine, which exits with status 1 on a bad flag, and
+// status 1 is "cannot connect" here.
 
 #include <fcntl.h>
 #include <netdb.h>
@@ -47,7 +46,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -56,11 +54,10 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/reflection.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
+#include "tools/cli_flags.h"
 
 ABSL_FLAG(std::string, host, "127.0.0.1", "echo server address or name");
 ABSL_FLAG(int32_t, port, 8007, "echo server TCP port");
@@ -99,58 +96,14 @@ struct Options {
   int connect_timeout_ms;
 };
 
-// ---- Flags ----
+// ---- Flags (set by ParseToolFlags, tools/cli_flags.h) ----
 
-[[noreturn]] void UsageError(const std::string& message) {
-  absl::FPrintF(stderr, "tcp_rr: %s (--help lists the flags)\n", message);
-  std::exit(kExitUsage);
-}
-
-void PrintHelp() {
-  absl::PrintF(
-      "Usage: tcp_rr [--flag=value ...]\n\n"
-      "Request/response (--mode=rr) or streaming (--mode=stream) load against a\n"
-      "TCP echo server, checking every echoed byte. Prints a table and one line\n"
-      "'tcp_rr: mode=... key=value ...' for scripts. Exit status: 0 measured,\n"
-      "1 cannot connect or connection failed, 2 bad flags, 3 echo mismatch.\n\n");
-  std::map<std::string, absl::CommandLineFlag*> ours;
-  for (const auto& [name, flag] : absl::GetAllFlags()) {
-    if (absl::EndsWith(flag->Filename(), "tcp_rr.cc")) ours[std::string(name)] = flag;
-  }
-  for (const auto& [name, flag] : ours) {
-    absl::PrintF("  --%s=%s\n      %s\n", name, flag->DefaultValue(), flag->Help());
-  }
-}
-
-// Sets the flags from argv: --name=value, --name value, -name=value.
-void ParseFlags(int argc, char** argv) {
-  for (int i = 1; i < argc; ++i) {
-    absl::string_view arg = argv[i];
-    if (arg == "--help" || arg == "-h" || arg == "-help") {
-      PrintHelp();
-      std::exit(kExitOk);
-    }
-    if (!absl::ConsumePrefix(&arg, "-")) {
-      UsageError(absl::StrFormat("unexpected argument '%s'", arg));
-    }
-    absl::ConsumePrefix(&arg, "-");
-    absl::string_view name = arg.substr(0, arg.find('='));
-    absl::string_view value;
-    if (name.size() < arg.size()) {
-      value = arg.substr(name.size() + 1);
-    } else if (i + 1 < argc) {
-      value = argv[++i];
-    } else {
-      UsageError(absl::StrFormat("--%s needs a value", name));
-    }
-    absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
-    if (flag == nullptr || !absl::EndsWith(flag->Filename(), "tcp_rr.cc")) {
-      UsageError(absl::StrFormat("unknown flag --%s", name));
-    }
-    std::string error;
-    if (!flag->ParseFrom(value, &error)) UsageError(absl::StrFormat("--%s: %s", name, error));
-  }
-}
+constexpr char kIntro[] =
+    "Usage: tcp_rr [--flag=value ...]\n\n"
+    "Request/response (--mode=rr) or streaming (--mode=stream) load against a\n"
+    "TCP echo server, checking every echoed byte. Prints a table and one line\n"
+    "'tcp_rr: mode=... key=value ...' for scripts. Exit status: 0 measured,\n"
+    "1 cannot connect or connection failed, 2 bad flags, 3 echo mismatch.\n";
 
 Options ValidatedOptions() {
   Options o;
@@ -542,7 +495,8 @@ int RunStream(const Options& o) {
 
 int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);  // A closed connection is an error from send(), not a signal.
-  uk::tools::ParseFlags(argc, argv);
+  uk::tools::ParseToolFlags(argc, argv, "tcp_rr", "tcp_rr.cc", uk::tools::kIntro,
+                            uk::tools::kExitUsage);
   const uk::tools::Options options = uk::tools::ValidatedOptions();
   return options.stream ? uk::tools::RunStream(options) : uk::tools::RunRr(options);
 }
