@@ -5,6 +5,10 @@
 //   bazel run //tools:http_load -- --rate=2000 --seconds=10
 //       --url=http://127.0.0.1:8080/index.html
 //
+// Flags (--help lists them with their defaults): --url=http://HOST:PORT/path
+// (HOST an IPv4 address or localhost), --rate (required), --seconds (10),
+// --warmup_seconds (1), --connections (16), --timeout_ms (2000).
+//
 // Request i is due at start + i / rate. A due request goes to an idle
 // keep-alive connection (one request in flight per connection); when every
 // connection is busy it waits in a FIFO queue and counts as `late`. Latency
@@ -12,19 +16,24 @@
 // server that falls behind shows it in the percentiles (no coordinated
 // omission). Requests due in the warm-up are sent but not counted.
 //
-// Responses need a Content-Length (or end at the connection's close);
-// chunked bodies are not read and count as read errors. A connection the
-// server closes with a request in flight counts a read error, is reopened,
-// and the request is not sent again. A request unanswered after
-// --timeout_ms counts a timeout and its connection is reopened.
+// Responses need a Content-Length, or end at the connection's close (204
+// and 304 have no body); chunked bodies are not read and count as read
+// errors. A connection the server closes with a request in flight counts a
+// read error, is reopened, and the request is not sent again: resending
+// would hide a server that drops requests, and a keep-alive connection
+// idles out only after seconds, far longer than any gap at a useful rate.
+// A request unanswered after --timeout_ms counts a timeout and its
+// connection is reopened.
 //
 // Prints one line for scripts:
 //   http_load: rate=R seconds=S sent=N completed=N achieved_rps=X p50_us=X
 //     p90_us=X p99_us=X p999_us=X max_us=X non2xx=N connect_errors=N
 //     read_errors=N timeouts=N late=N
-// (one line; counts cover the measured window) and a summary on stderr.
-// Exit status: 0 every counted request got a 2xx; 1 some did not (errors,
-// timeouts, non-2xx); 2 bad flags; 3 no connection could be made at all.
+// (one line; requests count if due in the measured window, connect errors
+// in any phase) and a summary on stderr. Exit status: 0 every counted
+// request got a 2xx; 1 some did not, or any error (connect, read, timeout,
+// non-2xx); 2 bad flags; 3 no connection could be made at all (it gives up
+// after 5 s without one).
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -277,6 +286,7 @@ class Connection {
       if (name == "transfer-encoding") length = -2;  // chunked: not supported
       if (name == "connection") close_after_ = value == "close";
     }
+    if (status == 204 || status == 304) length = 0;  // never a body (RFC 9112 6.3)
     const size_t body_start = head_end + 4;
     if (length == -2 || (length < 0 && !at_close)) {
       if (length == -2) Lost(now, tally);

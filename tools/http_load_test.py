@@ -43,8 +43,10 @@ def free_port():
 
 class Server:
     """HTTP/1.1 on 127.0.0.1, a thread per connection. `status` is the
-    answer; `close` answers with Connection: close and closes; `split`
-    writes every response a byte at a time; `silent` never answers."""
+    answer (204 without a body); `close` answers with Connection: close
+    and closes; `split` writes every other response a byte at a time (so
+    responses arrive cut at every byte, among whole ones); `silent` never
+    answers."""
 
     def __init__(self, status=200, close=False, split=False, silent=False):
         self.status, self.close, self.split, self.silent = status, close, split, silent
@@ -65,7 +67,9 @@ class Server:
             threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
 
     def _serve(self, conn):
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         data = b""
+        answered = 0
         with conn:
             while True:
                 while b"\r\n\r\n" not in data:
@@ -78,14 +82,18 @@ class Server:
                     self.requests += 1
                 if self.silent:
                     continue
-                reply = (b"HTTP/1.1 %d X\r\nContent-Length: %d\r\n%s\r\n" % (
-                    self.status, len(BODY), b"Connection: close\r\n" if self.close else b"")
-                    + BODY)
-                if self.split:
+                if self.status == 204:
+                    reply = b"HTTP/1.1 204 No Content\r\n\r\n"
+                else:
+                    reply = (b"HTTP/1.1 %d X\r\nContent-Length: %d\r\n%s\r\n" % (
+                        self.status, len(BODY), b"Connection: close\r\n" if self.close else b"")
+                        + BODY)
+                if self.split and answered % 2 == 0:
                     for i in range(len(reply)):
                         conn.sendall(reply[i:i + 1])
                 else:
                     conn.sendall(reply)
+                answered += 1
                 if self.close:
                     return
 
@@ -110,9 +118,11 @@ class HttpLoadTest(unittest.TestCase):
         self.assertLessEqual(r["p99_us"], r["max_us"])
 
     def test_responses_split_into_single_bytes(self):
-        status, out, err = self.load(Server(split=True), "--rate=50", "--seconds=1")
+        status, out, err = self.load(Server(split=True), "--rate=200", "--seconds=1")
         self.assertEqual(status, 0, err)
-        self.assertEqual((parse(out)["sent"], parse(out)["completed"]), (50, 50))
+        r = parse(out)
+        self.assertEqual((r["sent"], r["completed"], r["non2xx"]), (200, 200, 0))
+        self.assertEqual(r["connect_errors"] + r["read_errors"] + r["timeouts"], 0)
 
     def test_connection_close_reconnects(self):
         status, out, err = self.load(Server(close=True), "--rate=100", "--seconds=1")
@@ -121,11 +131,16 @@ class HttpLoadTest(unittest.TestCase):
         self.assertEqual((r["sent"], r["completed"], r["read_errors"]), (100, 100, 0))
 
     def test_non_2xx_are_counted_and_fail(self):
-        status, out, _ = self.load(Server(status=404), "--rate=50", "--seconds=1")
-        self.assertEqual(status, 1)
+        status, out, err = self.load(Server(status=404), "--rate=50", "--seconds=1")
+        self.assertEqual(status, 1, err)
         r = parse(out)
-        self.assertEqual(r["non2xx"], 50)
-        self.assertEqual(r["completed"], 50)
+        self.assertEqual((r["sent"], r["completed"], r["non2xx"]), (50, 50, 50))
+
+    def test_204_has_no_body(self):
+        status, out, err = self.load(Server(status=204), "--rate=50", "--seconds=1")
+        self.assertEqual(status, 0, err)
+        r = parse(out)
+        self.assertEqual((r["sent"], r["completed"], r["timeouts"]), (50, 50, 0))
 
     def test_unanswered_requests_time_out(self):
         status, out, _ = self.load(Server(silent=True), "--rate=20", "--seconds=1",
@@ -145,10 +160,22 @@ class HttpLoadTest(unittest.TestCase):
     def test_bad_flags(self):
         for flags in (["--rate=10"], ["--url=http://127.0.0.1:1/", "--rate=0"],
                       ["--url=ftp://x/", "--rate=1"], ["--url=http://host.example/", "--rate=1"],
-                      ["--url=http://127.0.0.1:99999/", "--rate=1"], ["--nope=1"]):
-            status, _, err = run(*flags)
-            self.assertEqual(status, 2, flags)
+                      ["--url=http://127.0.0.1:99999/", "--rate=1"], ["--nope=1"],
+                      ["--url=http://127.0.0.1:1/", "--rate=1", "--seconds=0"],
+                      ["--url=http://127.0.0.1:1/", "--rate=1", "--connections=0"],
+                      ["--url=http://127.0.0.1:1/", "--rate=1", "--timeout_ms=0"],
+                      ["--url=http://127.0.0.1:1/", "--rate=x"], ["positional"]):
+            status, out, err = run(*flags)
+            self.assertEqual(status, 2, "%s: %s" % (flags, err))
             self.assertIn("http_load:", err)
+            self.assertEqual(out, "", flags)
+
+    def test_help(self):
+        status, out, err = run("--help")
+        self.assertEqual(status, 0, err)
+        for flag in ("--url=", "--rate=", "--seconds=10", "--warmup_seconds=1",
+                     "--connections=16", "--timeout_ms=2000"):
+            self.assertIn(flag, out)
 
 
 if __name__ == "__main__":
