@@ -18,6 +18,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
 import idle_cpu  # noqa: E402  (the repo's sampler: ClockSource, StatSource, Sampler, window)
+import rr_cpu    # noqa: E402  (the parser of our guest's per-core counter lines)
 
 STOP_GRACE_S = 2.0
 
@@ -81,6 +82,8 @@ class VM:
         self.start_t = None
         self.ready_t = None
         self.lines = collections.deque(maxlen=40)
+        self.console = []                       # every line, for counter reads
+        self.console_changed = threading.Condition()
         self.sampler = None
         self._stop = threading.Event()
         self._threads = []
@@ -88,7 +91,7 @@ class VM:
     def start(self):
         self.start_t = time.monotonic()
         try:
-            self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL,
+            self.proc = subprocess.Popen(self.argv, stdin=subprocess.PIPE,
                                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                          start_new_session=True)
         except OSError as e:
@@ -123,6 +126,9 @@ class VM:
                 out.flush()
                 text = raw.decode("utf-8", "replace").rstrip("\r\n")
                 self.lines.append(text)
+                with self.console_changed:
+                    self.console.append(text)
+                    self.console_changed.notify_all()
                 if self.ready_t is None and self.ready_text in text:
                     self.ready_t = t
 
@@ -137,6 +143,32 @@ class VM:
                 return  # QEMU is gone
             k = int((time.monotonic() - self.start_t) / self.step) + 1
 
+    def type_key(self, key):
+        """Types `key` on the guest's serial console (QEMU's stdin)."""
+        try:
+            self.proc.stdin.write(key.encode())
+            self.proc.stdin.flush()
+        except (OSError, ValueError):
+            pass
+
+    def read_counters(self, cores, timeout=5.0):
+        """Our guest's per-core counters: types `s` and parses the `cpuN:`
+        lines it prints (tools/rr_cpu.py's parser). None if they do not all
+        come within `timeout` s (e.g. a Linux guest)."""
+        with self.console_changed:
+            start = len(self.console)
+        self.type_key("s")
+        deadline = time.monotonic() + timeout
+        with self.console_changed:
+            while True:
+                found = rr_cpu.parse_counter_lines(self.console[start:])
+                if len(found) >= cores:
+                    return found
+                left = deadline - time.monotonic()
+                if left <= 0 or not self.alive():
+                    return None
+                self.console_changed.wait(min(left, 0.1))
+
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
 
@@ -147,6 +179,10 @@ class VM:
         self._stop.set()
         if self.proc is None:
             return
+        try:
+            self.proc.stdin.close()
+        except OSError:
+            pass
         if self.proc.poll() is None:
             for sig in (signal.SIGTERM, signal.SIGKILL):
                 try:
@@ -312,3 +348,38 @@ def check_tools():
         if shutil.which(tool) is None:
             missing.append((tool, package))
     return missing
+
+
+# ----------------------------------------------------------------- http_load
+
+
+def parse_http_load(text):
+    """The key=value numbers of http_load's `http_load: ...` line, or None."""
+    for line in text.splitlines():
+        if line.startswith("http_load: rate="):
+            out = {}
+            for word in line.split()[1:]:
+                key, _, value = word.partition("=")
+                try:
+                    out[key] = float(value)
+                except ValueError:
+                    out[key] = value
+            return out
+    return None
+
+
+def run_http_load(binary, port, path, rate, seconds, warmup=1.0, connections=16,
+                  timeout_ms=2000):
+    """Runs tools/http_load at a fixed rate; returns (start, end of its
+    measured window in monotonic s, parsed line or None, raw output)."""
+    cmd = [binary, "--url=http://127.0.0.1:%d%s" % (port, path), "--rate=%g" % rate,
+           "--seconds=%g" % seconds, "--warmup_seconds=%g" % warmup,
+           "--connections=%d" % connections, "--timeout_ms=%d" % timeout_ms]
+    start = time.monotonic()
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          errors="replace", stdin=subprocess.DEVNULL)
+    parsed = parse_http_load(proc.stdout)
+    if parsed is not None:
+        parsed["exit_status"] = proc.returncode
+        parsed["command"] = " ".join(cmd)
+    return start + warmup, start + warmup + seconds, parsed, proc.stdout
