@@ -392,9 +392,10 @@ def qemu_command(image_argv):
 class Guest:
     """QEMU with its serial console read line by line on a thread."""
 
-    def __init__(self, argv, verbose):
+    def __init__(self, argv, verbose, keyboard=False):
         self.argv = argv
         self.verbose = verbose
+        self.keyboard = keyboard                     # stdin a pipe, for type_key
         self.lines = collections.deque(maxlen=1000)  # (t, text)
         self.events = {}                             # marker name -> time
         self.wake = threading.Event()                # set on marker lines and EOF
@@ -406,9 +407,9 @@ class Guest:
     def start(self):
         self.start_t = time.monotonic()
         try:
-            self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL,
-                                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                         start_new_session=True)
+            self.proc = subprocess.Popen(
+                self.argv, stdin=subprocess.PIPE if self.keyboard else subprocess.DEVNULL,
+                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
         except OSError as e:
             raise GuestFailure(EXIT_FAILED, "cannot start %s: %s" % (self.argv[0], e))
 
@@ -431,6 +432,14 @@ class Guest:
                 sys.stderr.write(text + "\n")
                 sys.stderr.flush()
         self.wake.set()
+
+    def type_key(self, key):
+        """Types `key` on the serial console (needs keyboard=True)."""
+        try:
+            self.proc.stdin.write(key.encode())
+            self.proc.stdin.flush()
+        except (OSError, ValueError, AttributeError):
+            pass
 
     def exited(self):
         """QEMU's exit status once it has exited and its output is read, else None."""

@@ -140,5 +140,34 @@ class CommandTest(unittest.TestCase):
         self.assertEqual(idle_cpu.guest_status_text(1), "")
 
 
+
+class GuestStdinTest(unittest.TestCase):
+    """Guest's stdin: /dev/null by default, a pipe for type_key with
+    keyboard=True (a shell stands in for QEMU)."""
+
+    def run_guest(self, script, **kwargs):
+        guest = idle_cpu.Guest(["sh", "-c", script], False, **kwargs)
+        guest.start()
+        guest.start_reader(lambda kind: None)
+        return guest
+
+    def finish(self, guest):
+        guest.proc.wait(10)
+        guest.reader.join(10)
+        guest.stop()
+        return [text for _, text in guest.lines]
+
+    def test_stdin_is_empty_by_default(self):
+        guest = self.run_guest("cat; echo eof")
+        guest.type_key("s")  # does nothing without a pipe
+        self.assertEqual(self.finish(guest), ["eof"])
+
+    def test_keyboard_types_keys(self):
+        guest = self.run_guest("read key; echo got $key", keyboard=True)
+        guest.type_key("s")
+        guest.type_key("\n")
+        self.assertEqual(self.finish(guest), ["got s"])
+
+
 if __name__ == "__main__":
     unittest.main()
