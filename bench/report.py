@@ -148,6 +148,15 @@ def placement_table(doc):
     return md(head, rows) if rows else ""
 
 
+def errors(point):
+    """The error count of a sweep point, with its kinds when it has any."""
+    kinds = point.get("error_kinds") or {}
+    text = "{:,}".format(int(point.get("errors") or 0))
+    if kinds:
+        text += " (%s)" % ", ".join("%s %d" % (k, v) for k, v in sorted(kinds.items()))
+    return text
+
+
 def sweep_table(doc):
     head = ["system (its best)", "offered", "req/s offered", "req/s done", "late",
             "p50 (ms)", "p99 (ms)", "host CPU (% of a core)", "host CPU-ms per 1,000 req",
@@ -158,10 +167,10 @@ def sweep_table(doc):
         for p in s.get("sweep") or []:
             rows.append(["%s, %s" % (s["label"], doc["configs"][s["best"]]["describe"]),
                          "%d%%" % p["percent"], fmt(p["offered_rps"]),
-                         fmt(p.get("achieved_rps")), fmt(p.get("late")),
+                         fmt(p.get("achieved_rps")), "{:,}".format(int(p.get("late") or 0)),
                          fmt(p.get("p50_ms"), 2), fmt(p.get("p99_ms"), 2),
                          fmt(p.get("cpu_percent")), fmt(p.get("cpu_ms_per_1000")),
-                         "no result" if "error" in p else fmt(p.get("errors"))])
+                         "no result" if "error" in p else errors(p)])
     return md(head, rows) if rows else ""
 
 

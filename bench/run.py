@@ -398,6 +398,9 @@ def best_config(doc, system, key="index"):
 # ---------------------------------------------------------- phase 2
 
 
+ERROR_KINDS = ("non2xx", "connect_errors", "read_errors", "timeouts")
+
+
 def load_sweep(vm, port, args, max_rps):
     points = []
     for percent in args.sweep:
@@ -417,8 +420,8 @@ def load_sweep(vm, port, args, max_rps):
                        "p50_ms": (parsed.get("p50_us") or 0) / 1000.0,
                        "p99_ms": (parsed.get("p99_us") or 0) / 1000.0,
                        "late": parsed.get("late"),
-                       "errors": sum(parsed.get(k) or 0 for k in (
-                           "non2xx", "connect_errors", "read_errors", "timeouts")),
+                       "errors": sum(parsed.get(k) or 0 for k in ERROR_KINDS),
+                       "error_kinds": {k: parsed.get(k) for k in ERROR_KINDS if parsed.get(k)},
                        "cpu_percent": pct(w), "cpu_ms_per_1000": per_1000(w, completed),
                        "command": parsed.get("command")})
         time.sleep(1.0)

@@ -39,7 +39,7 @@ import unittest
 import qemu_boot
 
 HOST = "127.0.0.1"
-NET_CORE, FS_CORE, HTTP_CORE = 1, 2, 3  # images/BUILD: --net_core=1 --fs_core=2 --http_core=3
+NET_CORE, FS_CORE, HTTP_CORE = 1, 2, 3  # the spread placement, given on the command line
 CORES = 4
 TIME_WAIT_S = 60  # 2 x TCP_MSL, third_party/lwip/port/lwipopts.h
 ARP_RUNS_AFTER_TRAFFIC = 11  # once a second for 10 s, and the run that sees it quiet
@@ -60,7 +60,8 @@ class WebServer:
         self.port = free_port()
         self.vm = subprocess.Popen(
             [qemu_boot.image("images/webserver"), "--timeout=600", "--accel=" + qemu_boot.ACCEL,
-             "--smp=%d" % CORES, "--port=%d" % self.port],
+             "--smp=%d" % CORES, "--net_core=%d" % NET_CORE, "--fs_core=%d" % FS_CORE,
+             "--http_core=%d" % HTTP_CORE, "--port=%d" % self.port],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         self.lines = []
         self.lock = threading.Lock()

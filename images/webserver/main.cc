@@ -1,7 +1,9 @@
 // //images:webserver: a static HTTP/1.1 server. The network service, the
-// filesystem service and the HTTP application each run on their own core
-// (--net_core, --fs_core, --http_core; the image's BUILD sets 1, 2 and 3),
-// and talk only through rings. Core 0 starts them and then only idles.
+// filesystem service and the HTTP application run on the cores that
+// --net_core, --fs_core and --http_core name (the image's BUILD puts all
+// three on core 1 of 2: docs/placement.md says why), and talk only through
+// rings, whether they share a core or not. Core 0 starts them and then only
+// idles.
 //
 //   bazel run //images:webserver                      # built-in status site
 //   bazel run //images:webserver -- --site=DIR        # serve a folder
@@ -60,9 +62,11 @@ int AppMain() {
   const uint32_t cores = sched::Scheduler::CoreCount();
   const uint32_t last = cores - 1;
   web::ServerConfig config;
-  config.net_core = CoreFlag("net_core", last < 1 ? last : 1);
-  config.fs_core = CoreFlag("fs_core", last < 2 ? last : 2);
-  config.http_core = CoreFlag("http_core", last < 3 ? last : 3);
+  // Without flags: every service on core 1 (core 0 with one vCPU).
+  const uint32_t one = last < 1 ? last : 1;
+  config.net_core = CoreFlag("net_core", one);
+  config.fs_core = CoreFlag("fs_core", one);
+  config.http_core = CoreFlag("http_core", one);
   // The limits of docs/webserver.md; tests lower them.
   config.max_connections =
       static_cast<uint32_t>(LimitFlag("max_connections", config.max_connections));

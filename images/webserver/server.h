@@ -28,7 +28,7 @@ namespace uk::web {
 uint64_t NowMs();  // the scheduler clock, in ms since boot
 
 struct ServerConfig {
-  uint32_t net_core = 1, fs_core = 2, http_core = 3;
+  uint32_t net_core = 1, fs_core = 1, http_core = 1;
   svc::Address net, fs;
   bool has_site = false;  // false: the built-in status site
   uint16_t port = 80;
