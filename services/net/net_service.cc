@@ -218,16 +218,21 @@ void NetService::UpdateMemoryStats() {
   }
   stats_.tcp_listening.Set(listening);
   stats_.sockets_open.Set(sockets_->open_sockets());
+  stats_.unread_refused.Set(UnreadSegmentsRefused());
 }
 
 size_t NetService::FormatStats(char* out, size_t size) const {
   return Format(out, size,
                 "net: lwip heap %lu of %lu bytes (high %lu), pool %lu of %lu (high %lu), "
-                "tcp %lu active %lu time-wait %lu listening, sockets %lu open",
+                "tcp %lu active %lu time-wait %lu listening, sockets %lu open; frames in %lu "
+                "out %lu, dropped: %lu no buffer, %lu transmit ring full, %lu out-of-order "
+                "queues, %lu half-open evicted, %lu unread-data segments refused",
                 stats_.heap_used.Get(), stats_.heap_size.Get(), stats_.heap_max.Get(),
                 stats_.pool_used.Get(), stats_.pool_size.Get(), stats_.pool_max.Get(),
                 stats_.tcp_active.Get(), stats_.tcp_time_wait.Get(), stats_.tcp_listening.Get(),
-                stats_.sockets_open.Get());
+                stats_.sockets_open.Get(), stats_.frames_in.Get(), stats_.frames_out.Get(),
+                stats_.dropped_in.Get(), stats_.dropped_out.Get(), stats_.ooseq_dropped.Get(),
+                stats_.syn_evicted.Get(), stats_.unread_refused.Get());
 }
 
 void NetService::SyncTcpTicks(uint64_t now_ms) { tcp_ticks += tcp_clock_.Sync(now_ms); }

@@ -45,6 +45,8 @@ struct NetStats {
   // Defences against hostile peers (services/net/overload.h).
   ipc::StatCounter ooseq_dropped;    // out-of-order queues dropped to refill the pool
   ipc::StatCounter syn_evicted;      // half-open connections aborted for a new SYN
+  ipc::StatCounter unread_refused;   // data segments refused at the pool's reserve (copied
+                                     // from overload.cc's count at the end of every turn)
   // lwIP's memory, bytes for the heap and buffers for the pool, updated at
   // the end of every turn: readable from any core (relaxed atomics). The
   // heap holds send buffers (tcp_write copies) and outgoing frames; the
