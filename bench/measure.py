@@ -81,8 +81,7 @@ class VM:
         self.qemu_pid = None
         self.start_t = None
         self.ready_t = None
-        self.lines = collections.deque(maxlen=40)
-        self.console = []                       # every line, for counter reads
+        self.console = []                       # every line: tail() and counter reads
         self.console_changed = threading.Condition()
         self.sampler = None
         self._stop = threading.Event()
@@ -125,7 +124,6 @@ class VM:
                 out.write(raw)
                 out.flush()
                 text = raw.decode("utf-8", "replace").rstrip("\r\n")
-                self.lines.append(text)
                 with self.console_changed:
                     self.console.append(text)
                     self.console_changed.notify_all()
@@ -173,7 +171,8 @@ class VM:
         return self.proc is not None and self.proc.poll() is None
 
     def tail(self):
-        return "\n".join("  " + line for line in list(self.lines)[-20:])
+        with self.console_changed:
+            return "\n".join("  " + line for line in self.console[-20:])
 
     def stop(self):
         self._stop.set()

@@ -307,18 +307,11 @@ def settle(vm, args):
     return time.monotonic() - t0
 
 
-COUNTER_KEYS = ("halts", "wake_irqs", "wakeups_sent", "timer_irqs", "timer_writes")
-
-
 def counter_delta(before, after, requests):
-    """Per-request guest counters between two reads (summed over cores)."""
-    if not before or not after or not requests:
-        return None
-    out = {}
-    for key in COUNTER_KEYS:
-        total = sum(after[c].get(key, 0) - before.get(c, {}).get(key, 0) for c in after)
-        out[key] = total / requests
-    return out
+    """Guest counters per request between two reads, summed over cores
+    (tools/rr_cpu.py's arithmetic); None without both reads."""
+    figures = measure.rr_cpu.counters_per_transaction(before, after, requests or 0)
+    return figures and figures["total"]
 
 
 def serve_run(vm, port, path, args, smp):
@@ -380,7 +373,7 @@ def summarize(runs):
         w["per_request"] = None
         if any(r["wrk"][key].get("per_request") for r in runs):
             w["per_request"] = {c: median_of(runs, "wrk", key, "per_request", c)
-                                for c in COUNTER_KEYS}
+                                for c in measure.rr_cpu.COUNTERS + (measure.rr_cpu.EXITS,)}
         w["errors"] = sum(sum((r["wrk"][key].get("errors") or {}).values())
                           + (r["wrk"][key].get("non_2xx") or 0) for r in runs)
         out["wrk"][key] = w
