@@ -1,5 +1,5 @@
 /*
- * Application processor trampoline. kernel/arch/smp.cc copies the bytes
+ * Application processor trampoline. kernel/top/smp.cc copies the bytes
  * between ap_trampoline_start and ap_trampoline_end to physical
  * kApTrampolinePhys (0x8000), fills in the parameter block at its end and
  * sends INIT-SIPI-SIPI with vector 0x08. The AP starts here in real mode at

@@ -2,7 +2,7 @@
 # Usage: gen_symtab.sh NM KERNEL_ELF > symtab.S
 # Turns the function symbols of a first-stage kernel link into the .ksymtab
 # section of the second: an array of {uint64 address, const char* name}
-# sorted by address (kernel/core/symbols.cc), names in .ksymtab_str.
+# sorted by address (kernel/lib/symbols.cc), names in .ksymtab_str.
 set -eu
 nm=$1
 elf=$2

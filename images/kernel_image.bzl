@@ -3,8 +3,8 @@ image and makes `bazel run` boot it in QEMU.
 
     kernel_image(
         name = "hello",
-        srcs = ["hello/hello.cc"],     # the application
-        deps = [],                     # services and libraries it uses
+        deps = ["//apps/hello"],       # the application (alwayslink: it defines AppMain)
+        srcs = [],                     # or its sources here (tests/ uses this)
         guest_port = 0,                # guest TCP port the runner forwards, 0 for none
         default_host_port = 0,
         flags = [],                    # default runner/image flags, before the user's
@@ -84,18 +84,25 @@ _kernel_image = rule(
     },
 )
 
+# What every image links under its application: the kernel and the message
+# runtime's start-up on each core.
+_KERNEL = [
+    "//kernel/top",
+    "//services/runtime:kernel_hooks",
+]
+
 _LINKOPTS = [
     "-T",
     "$(location //boot:linker.ld)",
 ]
 
-def kernel_image(name, srcs, deps = [], guest_port = 0, default_host_port = 0, flags = [], visibility = None, **kwargs):
+def kernel_image(name, srcs = [], deps = [], guest_port = 0, default_host_port = 0, flags = [], visibility = None, **kwargs):
     native.cc_library(
         name = name + "_app",
         srcs = srcs,
         alwayslink = True,
         target_compatible_with = KERNEL_ONLY,
-        deps = deps + ["//kernel"],
+        deps = deps + _KERNEL,
     )
     common = dict(
         additional_linker_inputs = ["//boot:linker.ld"],

@@ -274,7 +274,7 @@ def main(argv):
     # QEMU gets its own process group so a terminal's Ctrl-C reaches it
     # only through us, and we always reap it.
     # A terminal or a pipe is the guest's console input (keys: see
-    # kernel/core/console.h); anything else (e.g. /dev/null under bazel test)
+    # kernel/top/console.h); anything else (e.g. /dev/null under bazel test)
     # is not passed on.
     interactive = sys.stdin.isatty()
     piped = not interactive and stat.S_ISFIFO(os.fstat(sys.stdin.fileno()).st_mode)

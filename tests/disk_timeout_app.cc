@@ -19,13 +19,12 @@
 
 #include <cstdint>
 
-#include "kernel/core/app.h"
-#include "kernel/core/boot_info.h"
-#include "kernel/core/log.h"
+#include "kernel/top/app.h"
+#include "kernel/lib/log.h"
 #include "kernel/sched/scheduler.h"
 #include "services/fs/fs_client.h"
 #include "services/fs/start.h"
-#include "services/sched/sched_service.h"
+#include "services/runtime/sched_service.h"
 
 namespace uk {
 namespace {

@@ -4,10 +4,9 @@
 
 #include <cstdint>
 
-#include "kernel/core/app.h"
-#include "kernel/core/boot_info.h"
-#include "kernel/core/log.h"
-#include "kernel/core/panic.h"
+#include "kernel/top/app.h"
+#include "kernel/lib/log.h"
+#include "kernel/lib/panic.h"
 #include "kernel/sched/scheduler.h"
 
 namespace uk {

@@ -13,11 +13,10 @@
 
 #include "kernel/arch/lapic.h"
 #include "kernel/arch/trap.h"
-#include "kernel/core/app.h"
-#include "kernel/core/boot_info.h"
-#include "kernel/core/log.h"
+#include "kernel/top/app.h"
+#include "kernel/lib/log.h"
 #include "kernel/sched/scheduler.h"
-#include "services/sched/sched_service.h"
+#include "services/runtime/sched_service.h"
 
 namespace uk {
 namespace {

@@ -8,7 +8,7 @@ them). Nothing the tests send leaves the namespace.
 
 `TapGuest` boots //images:webserver on that tap with a --site folder, reads
 its console, presses `s` for its counters and parses the lines
-kernel/core/per_core.cc prints (memory, net, webserver).
+kernel/top/per_core.cc prints (memory, net, webserver).
 """
 
 import ctypes

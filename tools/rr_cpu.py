@@ -18,7 +18,7 @@ process CPU-time clock, all threads; idle_cpu.py's ClockSource).
 
 Guest counters ("exits per transaction", from the KVM talk's breakdown):
 the tool types `s` on the guest's console (QEMU's stdin is a pipe) and
-parses every core's `cpuN:` line (kernel/core/per_core.cc
+parses every core's `cpuN:` line (kernel/top/per_core.cc
 FormatCoreCounters) twice: `before`, --counter-lead seconds before the
 warm-up ends, so its few hundred bytes of console output are printed while
 tcp_rr is still warming up and not in the measured window; and `after`,

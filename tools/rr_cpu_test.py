@@ -11,7 +11,7 @@ transactions   per second  median us     p90 us     p99 us     max us
 tcp_rr: mode=rr size=1 connections=1 seconds=10 transactions=27580 tps=2758.0 median_us=124.0 p90_us=325.0 p99_us=4602.0 max_us=9000.0
 """
 
-# What the console prints for `s` (kernel/core/per_core.cc FormatCoreCounters).
+# What the console prints for `s` (kernel/top/per_core.cc FormatCoreCounters).
 COUNTER_TEXT = [
     "cpu0: busy 0.1% poll 0.0% halt 99.9% | halts 12 (aborted 1) poll-hits 0 window 0 us "
     "(adaptive) halted now | irq wake 3 timer 4 | timer writes 9 | wakeups sent 5 "

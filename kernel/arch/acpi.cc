@@ -1,7 +1,7 @@
 #include "kernel/arch/acpi.h"
 
 #include "kernel/arch/paging.h"
-#include "kernel/core/log.h"
+#include "kernel/lib/log.h"
 
 namespace uk::arch {
 namespace {

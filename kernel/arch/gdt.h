@@ -1,7 +1,7 @@
 #pragma once
 // Each core has its own GDT and TSS: the TSS holds the interrupt stacks
 // (IST) that double faults, NMIs and page faults switch to, so a kernel
-// stack overflow (a page fault on a guard page, kernel/core/stacks.h) still
+// stack overflow (a page fault on a guard page, kernel/mm/stacks.h) still
 // produces a panic report instead of a triple fault.
 
 #include <cstdint>
@@ -43,7 +43,7 @@ void LoadCpuTables(CpuTables& tables);
 void SetInterruptStack(CpuTables& tables, uint8_t ist, uintptr_t top);
 
 // For the bootstrap core until memory management is up: IST stacks in .bss,
-// without guard pages. kernel/core/stacks.h replaces them.
+// without guard pages. kernel/mm/stacks.h replaces them.
 void UseEarlyInterruptStacks(CpuTables& tables);
 
 }  // namespace uk::arch

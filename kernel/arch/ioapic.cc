@@ -1,7 +1,7 @@
 #include "kernel/arch/ioapic.h"
 
 #include "kernel/arch/paging.h"
-#include "kernel/core/log.h"
+#include "kernel/lib/log.h"
 
 namespace uk::arch {
 namespace {

@@ -3,7 +3,7 @@
 //   - the image runs at kKernelBase + physical address (top 2 GiB);
 //   - all physical memory below kDirectMapLimit is mapped at kDirectMapBase;
 //   - kernel stacks live in their own region, mapped 4 KiB at a time so the
-//     page below each stack can stay unmapped (kernel/core/stacks.h).
+//     page below each stack can stay unmapped (kernel/mm/stacks.h).
 // Memory above 4 GiB is not mapped yet: the page allocator ignores it.
 
 #include <cstdint>

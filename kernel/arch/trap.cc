@@ -6,9 +6,9 @@
 #include "kernel/arch/gdt.h"
 #include "kernel/arch/lapic.h"
 #include "kernel/arch/percpu.h"
-#include "kernel/core/log.h"
-#include "kernel/core/panic.h"
-#include "kernel/core/symbols.h"
+#include "kernel/lib/log.h"
+#include "kernel/lib/panic.h"
+#include "kernel/lib/symbols.h"
 
 namespace uk::arch {
 namespace {
@@ -38,7 +38,7 @@ InterruptHandler handlers[256];
 void IgnoreInterrupt(TrapFrame&) {}
 
 // ---- NMIs that are not the panic stop ----
-// A panicking core stops the others with an NMI (kernel/core/panic.cc). Any
+// A panicking core stops the others with an NMI (kernel/top/panic.cc). Any
 // other NMI -- a hypervisor's watchdog, QEMU's `nmi` monitor command, a
 // platform's NMI button -- is logged, counted and survived.
 
@@ -58,7 +58,7 @@ void HandleStrayNmi(TrapFrame& frame) {
   const uint32_t count = nmis_ignored[cpu].fetch_add(1, std::memory_order_relaxed) + 1;
   const bool interrupts_were_on = (frame.rflags & kInterruptFlag) != 0;
   if (interrupts_were_on) {
-    // Spin lock holders keep interrupts off (kernel/core/spinlock.h), so the
+    // Spin lock holders keep interrupts off (kernel/arch/spinlock.h), so the
     // interrupted code holds none: the console lock is free or another
     // core's, and logging cannot deadlock on it. Otherwise only count; this
     // core's next interrupt logs it (LogDeferredNmis).

@@ -1,7 +1,7 @@
 #pragma once
 // 16550 UART on COM1. Output is polled; the log serializes writers
-// (kernel/core/log.cc), so this driver keeps no state. Input raises ISA
-// IRQ 4 once EnableReceiveInterrupt() ran (kernel/core/console.cc).
+// (kernel/top/log.cc), so this driver keeps no state. Input raises ISA
+// IRQ 4 once EnableReceiveInterrupt() ran (kernel/top/console.cc).
 
 #include <cstdint>
 #include <string_view>

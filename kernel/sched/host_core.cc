@@ -4,8 +4,6 @@
 #include <unistd.h>
 
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
 
 #include "kernel/sched/scheduler.h"
 
@@ -25,11 +23,6 @@ size_t MappingSize(size_t size) {
 
 uint32_t CurrentCore() { return current_core; }
 void SetCurrentCoreForTest(uint32_t core) { current_core = core; }
-
-void SchedulerFatal(const char* what) {
-  std::fprintf(stderr, "scheduler: %s\n", what);
-  std::abort();
-}
 
 void* MapGuardedStack(size_t size) {
   const size_t length = MappingSize(size);

@@ -1,5 +1,5 @@
 // The idle sequence against interrupts, with a platform that behaves like
-// the kernel's (kernel/core/per_core.cc): ArmDeadline writes the timer only
+// the kernel's (kernel/top/per_core.cc): ArmDeadline writes the timer only
 // when the deadline changes, a timer interrupt forgets the armed deadline
 // (TimerFired) and calls InterruptWake, and the timer may fire a little
 // before the clock says the deadline passed (the count-down timer and the

@@ -3,6 +3,8 @@
 #include <atomic>
 #include <new>
 
+#include "kernel/lib/check.h"
+
 namespace uk::sched {
 namespace {
 
@@ -32,7 +34,7 @@ Scheduler::Scheduler(uint32_t core, uint32_t wake_target, Platform& platform,
 }
 
 void Scheduler::Register(Scheduler* scheduler) {
-  if (scheduler->core_ >= kMaxCores) SchedulerFatal("core index out of range");
+  if (scheduler->core_ >= kMaxCores) FATAL("scheduler: core index out of range");
   registry[scheduler->core_].store(scheduler, std::memory_order_release);
   uint32_t count = registered_cores.load(std::memory_order_relaxed);
   // Relaxed CAS loop: only the count itself is published here; the entry was
@@ -49,7 +51,7 @@ Scheduler* Scheduler::ForCoreOrNull(uint32_t core) {
 
 Scheduler& Scheduler::ForCore(uint32_t core) {
   Scheduler* s = ForCoreOrNull(core);
-  if (s == nullptr) SchedulerFatal("no scheduler registered for that core");
+  if (s == nullptr) FATAL("scheduler: no scheduler registered for that core");
   return *s;
 }
 
@@ -93,7 +95,7 @@ Thread* Scheduler::TrySpawn(ThreadEntry entry, void* arg, const char* name,
 Thread* Scheduler::Spawn(ThreadEntry entry, void* arg, const char* name,
                          Joinable joinable, size_t stack_size) {
   Thread* t = TrySpawn(entry, arg, name, joinable, stack_size);
-  if (t == nullptr) SchedulerFatal("no thread stack: out of memory, or too large");
+  if (t == nullptr) FATAL("scheduler: no thread stack: out of memory, or too large");
   return t;
 }
 
@@ -109,13 +111,13 @@ void Scheduler::Exit() {
   if (t->joiner != nullptr) Unpark(t->joiner);
   exited_ = t;
   SwitchToLoop();
-  SchedulerFatal("an exited thread was resumed");
+  FATAL("scheduler: an exited thread was resumed");
 }
 
 void Scheduler::Join(Thread* t) {
   if (t == nullptr || t->core != core_ || t->joinable != Joinable::kYes ||
       t == current_ || t->joiner != nullptr) {
-    SchedulerFatal("Join: not a joinable thread of this core");
+    FATAL("scheduler: Join: not a joinable thread of this core");
   }
   t->join_claimed = true;
   if (t->state != ThreadState::kDone) {
@@ -235,7 +237,7 @@ void Scheduler::SwitchToLoop() { SwitchContext(&current_->saved_rsp, loop_rsp_);
 void Scheduler::CheckStack(const Thread& t) const {
   uint64_t canary;
   __builtin_memcpy(&canary, t.stack, sizeof(canary));
-  if (canary != kStackCanary) SchedulerFatal("thread overflowed its stack");
+  if (canary != kStackCanary) FATAL("scheduler: thread overflowed its stack");
 }
 
 void Scheduler::Reap(Thread* t) {

@@ -53,7 +53,7 @@ class WaitSource {
 };
 
 // The per-core hardware seam. Kernel: TSC, LAPIC timer, `sti; hlt`, IPIs
-// (KernelPlatform in kernel/core/per_core.cc). Host tests: a fake clock.
+// (KernelPlatform in kernel/top/per_core.cc). Host tests: a fake clock.
 class Platform {
  public:
   virtual uint64_t NowNs() = 0;
@@ -66,7 +66,7 @@ class Platform {
   virtual bool SleepUntilWoken(ipc::WakeWord& word) = 0;
   virtual void Wake(ipc::WakeWord& word) = 0;
   // A thread's stack: `size` bytes with an unmapped guard page below, so an
-  // overflow faults at once (kernel: kernel/core/stacks.h; host: mmap).
+  // overflow faults at once (kernel: kernel/mm/stacks.h; host: mmap).
   // nullptr if out of memory or too large for the platform (kernel: more
   // than 252 KiB). FreeStack gets back what AllocateStack gave.
   virtual void* AllocateStack(size_t size) = 0;
@@ -124,7 +124,7 @@ class Scheduler {
   [[nodiscard]] Thread* TrySpawn(ThreadEntry entry, void* arg, const char* name,
                                  Joinable joinable = Joinable::kYes,
                                  size_t stack_size = kDefaultStackSize);
-  // TrySpawn, but a failure is fatal (SchedulerFatal). For threads the
+  // TrySpawn, but a failure is fatal (FATAL, kernel/lib/check.h). For threads the
   // system cannot run without (boot, services, tests), whose failure means
   // the machine is too small to start at all.
   Thread* Spawn(ThreadEntry entry, void* arg, const char* name,
@@ -209,9 +209,5 @@ class Scheduler {
 // The calling core's index. Defined by the platform: per-CPU data in the
 // kernel, a thread_local in host tests.
 uint32_t CurrentCore();
-
-// Reports a broken scheduler invariant and stops (kernel: Panic). Defined by
-// the platform, like CurrentCore.
-[[noreturn]] void SchedulerFatal(const char* what);
 
 }  // namespace uk::sched

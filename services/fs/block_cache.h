@@ -33,7 +33,7 @@
 #include <cstdint>
 
 #include "services/fs/block_device.h"
-#include "services/fs/sector_device.h"
+#include "kernel/drivers/sector_device.h"
 
 namespace uk::fs {
 

@@ -5,7 +5,7 @@
 
 #include <cstdint>
 
-#include "services/result.h"
+#include "services/runtime/result.h"
 
 namespace uk::fs {
 
@@ -46,7 +46,7 @@ enum class Error : uint8_t {
 // A stable name for logs and test failure messages ("kBadMagic").
 const char* ErrorName(Error error);
 
-// A value or an Error (services/result.h).
+// A value or an Error (services/runtime/result.h).
 template <typename T>
 using Result = uk::Result<T, Error>;
 

@@ -1,6 +1,6 @@
 #include "services/fs/fs_client.h"
 
-#include "services/call.h"
+#include "services/runtime/call.h"
 #include "services/fs/fs_protocol.h"
 
 namespace uk::fs {

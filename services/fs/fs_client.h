@@ -11,7 +11,7 @@
 #include "services/fs/error.h"
 #include "services/fs/ext2.h"
 #include "services/fs/fs_protocol.h"
-#include "services/service.h"
+#include "services/runtime/service.h"
 
 namespace uk::fs {
 

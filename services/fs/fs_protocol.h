@@ -41,13 +41,13 @@
 #include <cstdint>
 
 #include "ipc/message.h"
+#include "services/runtime/registry.h"
 
 namespace uk::fs {
 
-enum FsKind : uint16_t {
-  kFsRequestKind = 0x200,
-  kFsReplyKind,
-};
+inline constexpr const svc::Registration& kFs = svc::Registered("fs");
+inline constexpr uint16_t kFsServiceId = kFs.id;
+
 
 enum class FsOp : uint32_t {
   kOpen = 1,
@@ -69,7 +69,7 @@ enum class FsOp : uint32_t {
 };
 
 struct FsRequest {
-  static constexpr auto kKind = static_cast<ipc::MessageKind>(kFsRequestKind);
+  static constexpr auto kKind = svc::Kind(kFs, 0);
   FsOp op;
   uint32_t handle;
   uint64_t offset;
@@ -93,7 +93,7 @@ struct FsReplyStat {
 };
 
 struct FsReply {
-  static constexpr auto kKind = static_cast<ipc::MessageKind>(kFsReplyKind);
+  static constexpr auto kKind = svc::Kind(kFs, 1);
   int32_t error;  // fs::Error
   uint32_t reserved;
   uint64_t value;

@@ -3,7 +3,7 @@
 #include <span>
 #include <string_view>
 
-#include "services/call.h"
+#include "services/runtime/call.h"
 
 namespace uk::fs {
 namespace {
@@ -56,7 +56,7 @@ bool IsWrite(FsOp op) {
 }  // namespace
 
 FsService::FsService(BlockDevice& device, uint32_t unix_time_at_boot)
-    : Service("fs", svc::kFsServiceId), device_(device), unix_time_at_boot_(unix_time_at_boot) {}
+    : Service("fs", kFsServiceId), device_(device), unix_time_at_boot_(unix_time_at_boot) {}
 
 Error FsService::Mount() {
   mount_error_ = ext2_.Mount(device_);

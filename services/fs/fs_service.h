@@ -19,7 +19,7 @@
 #include "services/fs/block_device.h"
 #include "services/fs/ext2.h"
 #include "services/fs/fs_protocol.h"
-#include "services/service.h"
+#include "services/runtime/service.h"
 
 namespace uk::fs {
 

@@ -12,10 +12,10 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "services/call.h"
+#include "services/runtime/call.h"
 #include "services/fs/fs_client.h"
 #include "services/fs/test_image.h"
-#include "services/host_machine.h"
+#include "services/runtime/host_machine.h"
 
 namespace uk::fs {
 namespace {

@@ -20,8 +20,8 @@
 #include "services/fs/fs_client.h"
 #include "services/fs/fs_service.h"
 #include "services/fs/test_image.h"
-#include "services/host_machine.h"
-#include "services/sched/sched_service.h"
+#include "services/runtime/host_machine.h"
+#include "services/runtime/sched_service.h"
 
 namespace uk::fs {
 namespace {

@@ -59,11 +59,9 @@ Result<uint32_t> Ext2::Lookup(std::string_view path, FollowLinks follow) {
     if (name == ".") continue;
     if (name == ".." && current.number == ext2::kRootIno) continue;
 
-    Result<uint32_t> next_number = FindInDirectory(current, name);
-    if (!next_number.ok()) return next_number.error();
+    const uint32_t next_number = TRY(FindInDirectory(current, name));
     Inode next;
-    if (Error e = ReadInode(next_number.value(), &next); e != Error::kOk)
-      return e;
+    if (Error e = ReadInode(next_number, &next); e != Error::kOk) return e;
 
     const bool follow_this =
         !last || must_be_directory || follow == FollowLinks::kYes;
@@ -74,17 +72,13 @@ Result<uint32_t> Ext2::Lookup(std::string_view path, FollowLinks follow) {
     if (++links_followed > kMaxSymlinkDepth) return Error::kTooManySymlinks;
     const int target_buffer = rest_buffer == 0 ? 1 : 0;
     char* buffer = path_buf_[target_buffer];
-    Result<size_t> target_length =
-        ReadLink(next, std::span<char>(buffer, kMaxPath));
-    if (!target_length.ok()) return target_length.error();
-    if (target_length.value() == 0)
-      return Error::kNotFound;  // as Linux: ENOENT
-    if (target_length.value() + rest.size() >= kMaxPath)
-      return Error::kNameTooLong;
+    const size_t target_length = TRY(ReadLink(next, std::span<char>(buffer, kMaxPath)));
+    if (target_length == 0) return Error::kNotFound;  // as Linux: ENOENT
+    if (target_length + rest.size() >= kMaxPath) return Error::kNameTooLong;
     // `rest` is empty or starts with '/', so it appends as is. It lives in
     // the other buffer (or the caller's memory): no overlap.
-    __builtin_memcpy(buffer + target_length.value(), rest.data(), rest.size());
-    rest = std::string_view(buffer, target_length.value() + rest.size());
+    __builtin_memcpy(buffer + target_length, rest.data(), rest.size());
+    rest = std::string_view(buffer, target_length + rest.size());
     rest_buffer = target_buffer;
     if (buffer[0] == '/') {
       if (Error e = ReadInode(ext2::kRootIno, &current); e != Error::kOk)
@@ -99,10 +93,8 @@ Result<uint32_t> Ext2::Lookup(std::string_view path, FollowLinks follow) {
 }
 
 Result<Stat> Ext2::StatPath(std::string_view path, FollowLinks follow) {
-  Result<uint32_t> number = Lookup(path, follow);
-  if (!number.ok()) return number.error();
   Inode inode;
-  if (Error e = ReadInode(number.value(), &inode); e != Error::kOk) return e;
+  if (Error e = ReadInode(TRY(Lookup(path, follow)), &inode); e != Error::kOk) return e;
   Stat stat;
   stat.inode = inode.number;
   stat.type = inode.Type();

@@ -1,14 +1,14 @@
 #include "services/fs/start.h"
 
 #include "kernel/arch/paging.h"
-#include "kernel/core/boot_info.h"
-#include "kernel/core/log.h"
-#include "kernel/core/page_allocator.h"
+#include "kernel/top/app.h"
+#include "kernel/lib/log.h"
+#include "kernel/mm/page_allocator.h"
 #include "kernel/drivers/rtc.h"
 #include "kernel/drivers/virtio/blk.h"
 #include "services/fs/block_cache.h"
 #include "services/fs/fs_service.h"
-#include "services/sched/sched_service.h"
+#include "services/runtime/sched_service.h"
 
 namespace uk::fs {
 namespace {

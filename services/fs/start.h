@@ -6,7 +6,7 @@
 #include <cstdint>
 
 #include "services/fs/error.h"
-#include "services/service.h"
+#include "services/runtime/service.h"
 
 namespace uk::fs {
 

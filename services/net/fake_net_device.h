@@ -21,7 +21,7 @@
 #include <span>
 #include <vector>
 
-#include "services/net/net_device.h"
+#include "kernel/drivers/net_device.h"
 
 namespace uk::net::testing {
 

@@ -1,5 +1,5 @@
 // lwIP's port hooks (third_party/lwip/port/uk_lwip_port.h) for host tests
-// that run the net service on a host machine (services/host_machine.h):
+// that run the net service on a host machine (services/runtime/host_machine.h):
 // the calling core's scheduler clock, a deterministic random generator,
 // diagnostics on stderr and assertions that abort the test binary.
 //

@@ -1,6 +1,6 @@
 #include "services/net/net_client.h"
 
-#include "services/call.h"
+#include "services/runtime/call.h"
 
 namespace uk::net {
 

@@ -9,8 +9,8 @@
 #include <string_view>
 
 #include "services/net/net_protocol.h"
-#include "services/result.h"
-#include "services/service.h"
+#include "services/runtime/result.h"
+#include "services/runtime/service.h"
 
 namespace uk::net {
 

@@ -37,8 +37,12 @@
 #include <cstdint>
 
 #include "ipc/message.h"
+#include "services/runtime/registry.h"
 
 namespace uk::net {
+
+inline constexpr const svc::Registration& kNet = svc::Registered("net");
+inline constexpr uint16_t kNetServiceId = kNet.id;
 
 enum class Error : int32_t {
   kOk = 0,
@@ -59,10 +63,6 @@ enum class Error : int32_t {
 
 const char* ErrorName(Error error);
 
-enum NetKind : uint16_t {
-  kNetRequestKind = 0x300,
-  kNetReplyKind,
-};
 
 enum class NetOp : uint32_t {
   kListen = 1,
@@ -82,7 +82,7 @@ inline constexpr uint32_t kShutdownRead = 1, kShutdownWrite = 2;
 inline constexpr uint32_t kAbortive = 1u << 9;
 
 struct NetRequest {
-  static constexpr auto kKind = static_cast<ipc::MessageKind>(kNetRequestKind);
+  static constexpr auto kKind = svc::Kind(kNet, 0);
   NetOp op = NetOp::kInfo;
   uint32_t handle = 0;
   uint64_t address = 0;  // caller memory, lent until the reply
@@ -95,7 +95,7 @@ struct NetRequest {
 };
 
 struct NetReply {
-  static constexpr auto kKind = static_cast<ipc::MessageKind>(kNetReplyKind);
+  static constexpr auto kKind = svc::Kind(kNet, 1);
   Error error;
   uint32_t handle;
   uint64_t value;

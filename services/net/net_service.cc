@@ -10,9 +10,9 @@
 #include "lwip/pbuf.h"
 #include "lwip/priv/tcp_priv.h"
 #include "lwip/tcp.h"
-#include "kernel/core/format.h"
+#include "kernel/lib/format.h"
 #include "netif/ethernet.h"
-#include "services/call.h"
+#include "services/runtime/call.h"
 #include "services/net/overload.h"
 
 namespace uk::net {
@@ -45,7 +45,7 @@ ip4_addr_t Ip4(uint32_t network_order) {
 }  // namespace
 
 NetService::NetService(NetDevice& device, const NetConfig& config)
-    : Service("net", svc::kNetServiceId),
+    : Service("net", kNetServiceId),
       device_(device),
       config_(config),
       netif_(new netif{}),

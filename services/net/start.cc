@@ -3,13 +3,13 @@
 #include <cstdarg>
 
 #include "kernel/arch/cpu.h"
-#include "kernel/core/boot_info.h"
-#include "kernel/core/log.h"
-#include "kernel/core/panic.h"
+#include "kernel/top/app.h"
+#include "kernel/lib/log.h"
+#include "kernel/lib/panic.h"
 #include "kernel/drivers/virtio/net.h"
 #include "services/net/net_client.h"
 #include "services/net/net_service.h"
-#include "services/sched/sched_service.h"
+#include "services/runtime/sched_service.h"
 #include "third_party/lwip/port/uk_lwip_port.h"
 
 // ---- The hooks lwIP's port needs (third_party/lwip/port/uk_lwip_port.h) ----

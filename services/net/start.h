@@ -9,7 +9,7 @@
 
 #include <cstdint>
 
-#include "services/service.h"
+#include "services/runtime/service.h"
 
 namespace uk::net {
 

@@ -6,8 +6,8 @@
 #include <cstdio>
 #include <memory>
 
-#include "services/host_machine.h"
-#include "services/sched/sched_service.h"
+#include "services/runtime/host_machine.h"
+#include "services/runtime/sched_service.h"
 
 namespace uk::net::testing {
 namespace {

@@ -1,6 +1,6 @@
 #pragma once
 // Host-test support: the net service on core 1 of a two-core host machine
-// (services/host_machine.h) over a FakeNetDevice, a NetClient for it, and a
+// (services/runtime/host_machine.h) over a FakeNetDevice, a NetClient for it, and a
 // scripted peer (10.0.2.2, also the gateway) that answers ARP. Scenarios run
 // on core 0 and talk to the service in raw Ethernet frames and client calls.
 //
@@ -31,7 +31,7 @@
 #include "services/net/net_client.h"
 #include "services/net/net_service.h"
 #include "services/net/test_frames.h"
-#include "services/sched/sched_service.h"
+#include "services/runtime/sched_service.h"
 
 namespace uk::net::testing {
 

@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # tools/fuzz/libfuzzer.sh: the half of a libFuzzer target's script that
 # every target shares. The target's own script (services/fs/ext2_fuzz.sh,
-# services/http/http_fuzz.sh) sources it, says how to make its seeds and
+# apps/http/http_fuzz.sh) sources it, says how to make its seeds and
 # which flags it wants, and calls libfuzzer_main; fuzz.bzl's
 # libfuzzer_target writes the BUILD side.
 #

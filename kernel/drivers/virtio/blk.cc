@@ -6,8 +6,8 @@
 #include "kernel/arch/paging.h"
 #include "kernel/arch/percpu.h"
 #include "kernel/arch/trap.h"
-#include "kernel/core/log.h"
-#include "kernel/core/page_allocator.h"
+#include "kernel/lib/log.h"
+#include "kernel/mm/page_allocator.h"
 
 namespace uk::virtio {
 namespace {

@@ -26,7 +26,7 @@
 #include "kernel/drivers/virtio/pci_transport.h"
 #include "kernel/drivers/virtio/split_queue.h"
 #include "kernel/sched/scheduler.h"
-#include "services/fs/sector_device.h"
+#include "kernel/drivers/sector_device.h"
 
 namespace uk::virtio {
 

@@ -6,8 +6,8 @@
 
 #include "kernel/arch/paging.h"
 #include "kernel/arch/percpu.h"
-#include "kernel/core/log.h"
-#include "kernel/core/page_allocator.h"
+#include "kernel/lib/log.h"
+#include "kernel/mm/page_allocator.h"
 #include "kernel/sched/scheduler.h"
 
 namespace uk::virtio {

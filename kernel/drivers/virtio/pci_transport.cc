@@ -4,7 +4,7 @@
 
 #include "kernel/arch/ioapic.h"
 #include "kernel/arch/paging.h"
-#include "kernel/core/log.h"
+#include "kernel/lib/log.h"
 
 namespace uk::virtio {
 

@@ -23,7 +23,7 @@
 #define LWIP_PLATFORM_ASSERT(message) uk_lwip_assert((message), __FILE__, __LINE__)
 
 /*
- * No <inttypes.h>: the kernel has none, and its formatter (kernel/core/
+ * No <inttypes.h>: the kernel has none, and its formatter (kernel/lib/
  * format.h) knows d, u, x and the l/ll/z modifiers but not h/hh. u8_t and
  * u16_t are promoted to int through varargs, u32_t is unsigned int here.
  */

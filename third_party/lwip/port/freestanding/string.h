@@ -1,7 +1,7 @@
 /*
  * <string.h> for lwIP in the freestanding kernel build only (the host build
  * uses libc's). It declares exactly what lwIP's core, IPv4, Ethernet and
- * DHCP code calls. kernel/core/runtime.cc defines the mem* functions and
+ * DHCP code calls. kernel/mm/cxx_runtime.cc defines the mem* functions and
  * strlen; strncmp (lwip_strnstr in def.c) it lacks, so it is defined here,
  * static: it exists only inside lwIP's own objects and cannot collide with a
  * strncmp the kernel may add later. Anything else lwIP starts calling fails

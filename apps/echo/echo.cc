@@ -1,0 +1,102 @@
+// //images:echo: a TCP echo server. The network service runs on core 1, the
+// echo application on core 2 (with fewer cores, they share what there is);
+// core 0 only starts them. Each connection is a thread on the echo core that
+// reads what arrives and writes it back, parked in the net service's
+// blocking calls in between, so an idle server halts every core.
+//
+//   bazel run //images:echo          # then: tcp_rr, nc 127.0.0.1 8007, ...
+//
+// Prints "echo: listening on <ip> port 7" once the address is configured.
+
+#include <cstdint>
+#include <new>
+
+#include "kernel/top/app.h"
+#include "kernel/lib/log.h"
+#include "kernel/sched/scheduler.h"
+#include "services/net/net_client.h"
+#include "services/net/start.h"
+#include "services/runtime/sched_service.h"
+
+namespace uk {
+namespace {
+
+constexpr uint16_t kEchoPort = 7;
+constexpr size_t kBufferSize = 16 * 1024;
+
+struct Server {
+  net::NetClient client;
+  uint32_t listener;
+};
+
+struct Connection {
+  Server* server;
+  uint32_t socket;
+};
+
+void ServeConnection(void* arg) {
+  auto* connection = static_cast<Connection*>(arg);
+  net::NetClient& client = connection->server->client;
+  auto* buffer = new (std::nothrow) uint8_t[kBufferSize];
+  for (;;) {
+    if (buffer == nullptr) break;  // out of memory: the connection is closed
+    const net::Result<size_t> n = client.Recv(connection->socket, {buffer, kBufferSize});
+    if (!n.ok() || n.value() == 0) break;  // reset, or the peer finished
+    if (!client.Send(connection->socket, {buffer, n.value()}).ok()) break;
+  }
+  (void)client.Close(connection->socket);
+  delete[] buffer;
+  delete connection;
+}
+
+void AcceptLoop(void* arg) {
+  auto* server = static_cast<Server*>(arg);
+  sched::Scheduler& scheduler = sched::Scheduler::Current();
+  for (;;) {
+    const net::Result<net::Peer> peer = server->client.Accept(server->listener);
+    if (!peer.ok()) {
+      Log(LogLevel::kWarn, "echo: accept failed: %s", net::ErrorName(peer.error()));
+      scheduler.SleepFor(10 * 1000000);
+      continue;
+    }
+    // Out of memory for the connection or its thread: it is closed.
+    auto* connection = new (std::nothrow) Connection{server, peer.value().handle};
+    if (connection == nullptr || scheduler.TrySpawn(&ServeConnection, connection, "echo-conn",
+                                                    sched::Joinable::kNo) == nullptr) {
+      (void)server->client.Close(peer.value().handle);
+      delete connection;
+    }
+  }
+}
+
+}  // namespace
+
+int AppMain() {
+  const uint32_t cores = sched::Scheduler::CoreCount();
+  const uint32_t net_core = cores > 1 ? 1 : 0;
+  const uint32_t echo_core = cores > 2 ? 2 : net_core;
+  const net::NetStartResult net = net::StartNetService(net_core);
+  if (!net.has_device) {
+    Print("echo: no network device (the runner adds one for this image: bazel run //images:echo)\n");
+    return 2;
+  }
+  auto* server = new Server{net::NetClient(net.address), 0};
+
+  // DHCP takes a few round trips; the listener works before it is done,
+  // but the address is worth printing.
+  const uint32_t ip = server->client.WaitForAddress(10000);
+  const net::Result<uint32_t> listener = server->client.Listen(kEchoPort, 256);
+  if (!listener.ok()) {
+    Print("echo: cannot listen on port %u: %s\n", kEchoPort, net::ErrorName(listener.error()));
+    return 1;
+  }
+  server->listener = listener.value();
+  char text[16];
+  Print("echo: listening on %s port %u (net service on core %u, echo on core %u)\n",
+        ip != 0 ? net::FormatIp(ip, text) : "(no address yet)", kEchoPort, net_core, echo_core);
+  // The server runs until the VM is stopped.
+  svc::Join(svc::SpawnOn(echo_core, &AcceptLoop, server, "echo-accept"));
+  return 0;
+}
+
+}  // namespace uk

@@ -1,0 +1,42 @@
+// The message runtime's side of kernel/top/runtime_hooks.h.
+
+#include "kernel/lib/format.h"
+#include "kernel/top/runtime_hooks.h"
+#include "services/runtime/sched_service.h"
+#include "services/runtime/service.h"
+
+namespace uk {
+
+void StartRuntimeOnThisCore() { svc::StartSchedService(); }
+
+void ForEachRuntimeCoreLine(uint32_t core, LineSink sink, void* context) {
+  for (uint16_t id = 0; id < svc::kMaxServicesPerCore; ++id) {
+    svc::Service* service = svc::Lookup({static_cast<uint16_t>(core), id});
+    if (service == nullptr) continue;
+    char line[400];
+    size_t n = Format(line, sizeof(line), "cpu%u   %s: handled %lu;", core, service->name(),
+                      service->handled());
+    svc::Inbox& inbox = service->inbox();
+    for (uint32_t p = 0; p < inbox.producers() && n < sizeof(line); ++p) {
+      const ipc::RingStats& ring = inbox.stats(p);
+      if (ring.messages.Get() == 0) continue;
+      n += Format(line + n, sizeof(line) - n, " from cpu%u %lu (high-water %lu)", p,
+                  ring.messages.Get(), ring.high_water.Get());
+    }
+    sink(context, line, n < sizeof(line) ? n : sizeof(line) - 1);
+  }
+}
+
+void ForEachRuntimeStatsLine(LineSink sink, void* context) {
+  char line[400];
+  for (uint32_t core = 0; core < sched::Scheduler::CoreCount(); ++core) {
+    for (uint16_t id = 0; id < svc::kMaxServicesPerCore; ++id) {
+      const svc::Service* service = svc::Lookup({static_cast<uint16_t>(core), id});
+      if (service == nullptr) continue;
+      const size_t n = service->FormatStats(line, sizeof(line));
+      if (n > 0) sink(context, line, n);
+    }
+  }
+}
+
+}  // namespace uk

@@ -1,0 +1,120 @@
+#pragma once
+// Services: threads bound to a core that serve messages from an inbox.
+//
+// A service has an address (core, service id) and an Inbox with one SPSC
+// ring per producer core, so no two cores ever write the same ring word.
+// Its thread waits on the inbox (the scheduler polls Ready(), i.e. "is any
+// ring non-empty"), drains it in bounded batches and calls Handle() for
+// each message. When a drain hits its budget with messages still waiting,
+// the service tells its core's scheduler it is congested, which keeps the
+// core polling instead of halting; it never says it is idle.
+//
+// Messages travel only by Send/TrySend/Call below. A send from core P to a
+// service S on core C:
+//   1. P's thread copies the 64-byte message into ring (P -> S) and
+//      publishes it (release store of the tail);
+//   2. P runs the producer half of the wake handshake on C's WakeWord: an
+//      IPI only if C announced a halt (ipc/wake.h);
+//   3. C's scheduler loop (or its halt re-check) sees the ring non-empty and
+//      makes S's thread runnable; S drains and handles.
+// A reply is a new message to the caller's core's sched service (id 0),
+// which hands it to the parked caller by request id (sched_service.h).
+//
+// Rings are not shared between threads of one core in time: threads are
+// cooperative and a send never yields halfway. Interrupt handlers must not
+// send.
+//
+// Portable: runs in the kernel and in host tests (real threads as cores).
+
+#include <cstddef>
+#include <cstdint>
+
+#include "ipc/mailbox.h"
+#include "ipc/message.h"
+#include "kernel/sched/scheduler.h"
+#include "services/runtime/registry.h"
+
+namespace uk::svc {
+
+inline constexpr uint32_t kInboxSlots = 64;
+
+struct Address {
+  uint16_t core = 0;
+  uint16_t service = 0;
+
+  uint32_t Pack() const { return uint32_t{core} << 16 | service; }
+  static Address Unpack(uint32_t packed) {
+    return {static_cast<uint16_t>(packed >> 16), static_cast<uint16_t>(packed)};
+  }
+};
+
+using Inbox = ipc::Mailbox<ipc::Message, kInboxSlots>;
+
+class Service : public sched::WaitSource {
+ public:
+  // Messages handled per turn before the thread yields to others.
+  static constexpr uint32_t kDrainBudget = 64;
+
+  Service(const char* name, uint16_t id);
+  Service(const Service&) = delete;
+  Service& operator=(const Service&) = delete;
+  virtual ~Service() = default;  // never destroyed while started
+
+  // On the core it will run on: registers the address and spawns the
+  // thread. Producers can send as soon as Start returns.
+  void Start();
+
+  Address address() const { return address_; }
+  const char* name() const { return name_; }
+  Inbox& inbox() { return inbox_; }
+  uint64_t handled() const { return handled_.Get(); }
+
+  // What the thread waits for: a message. A service that also owns a device
+  // widens it (and does the device's work in Poll()).
+  bool Ready() override { return !inbox_.AllEmpty(); }
+
+  // A line of the service's own figures for the console's `s` key and the
+  // web server's status page ("net: ..."), no newline, into `out`; returns
+  // its length, 0 for none (the default). Called from any core while the
+  // service runs, so it may read only what is safe to read from there
+  // (relaxed counters such as ipc::StatCounter).
+  virtual size_t FormatStats(char* /*out*/, size_t /*size*/) const { return 0; }
+
+ protected:
+  // Runs after every turn of draining the inbox (including an empty one when
+  // Ready() was true for another reason): device and timer work.
+  virtual void Poll() {}
+
+  // One message from core `producer`. Runs on the service's thread and may
+  // block (Send, Call, Sleep); other services of the core run meanwhile.
+  virtual void Handle(uint32_t producer, const ipc::Message& message) = 0;
+
+ private:
+  static void Main(void* self);
+
+  const char* const name_;
+  Address address_;
+  Inbox inbox_;
+  ipc::StatCounter handled_;
+};
+
+// The service at `address`, or nullptr if none was started there.
+Service* Lookup(Address address);
+// Services started on `core` (their threads never exit).
+uint32_t ServiceCount(uint32_t core);
+
+enum class SendStatus : uint8_t {
+  kOk,
+  kWouldBlock,  // TrySend: the ring is full
+  kNoService,   // nothing at that address
+  kTimedOut,    // Call: no reply before the deadline
+  kRejected,    // CallService: the service does not serve that request
+};
+const char* SendStatusName(SendStatus status);
+
+// Non-blocking: kWouldBlock when the ring to `to` is full.
+SendStatus TrySend(Address to, const ipc::Message& message);
+// Blocks while the ring is full: the thread sleeps with a growing backoff
+// (1 us to 1 ms) and retries, so a stuck consumer costs no CPU.
+SendStatus Send(Address to, const ipc::Message& message);
+}  // namespace uk::svc
