@@ -92,7 +92,9 @@ struct CounterLine {
 CounterLine counter_lines[kMaxCounterLines];
 std::atomic<uint32_t> counter_lines_claimed{0};
 
-constexpr size_t kStatsLineSize = 400;
+// The longest is the net service's line (TCP, then UDP: ~450 characters with
+// 8-digit counters).
+constexpr size_t kStatsLineSize = 512;
 
 // Calls emit(line, length) for each line of FormatStatsLines (no newline).
 template <typename Emit>

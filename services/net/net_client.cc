@@ -82,6 +82,54 @@ uint32_t NetClient::WaitForAddress(uint64_t timeout_ms) {
   return info.ok() ? info.value().ip : 0;
 }
 
+template <typename Body>
+UdpReply NetClient::CallUdp(const Body& request) {
+  ipc::Message message = ipc::MakeMessage(request, 0, 0);
+  UdpReply reply{};
+  if (svc::Call(server_, message) != svc::SendStatus::kOk || !ipc::Decode(message, &reply)) {
+    reply.error = Error::kNoService;
+  }
+  return reply;
+}
+
+Result<UdpSocket> NetClient::UdpBind(uint16_t port) {
+  const UdpReply reply = CallUdp(UdpBindRequest{.port = port});
+  if (reply.error != Error::kOk) return reply.error;
+  return UdpSocket{reply.handle, reply.port};
+}
+
+Result<size_t> NetClient::UdpSendTo(uint32_t socket, uint32_t ip, uint16_t port,
+                                    std::span<const uint8_t> data) {
+  if (data.size() > kMaxUdpPayload) return Error::kMessageTooLong;
+  const UdpReply reply = CallUdp(UdpSendToRequest{.handle = socket,
+                                                  .ip = ip,
+                                                  .address = reinterpret_cast<uint64_t>(data.data()),
+                                                  .length = static_cast<uint32_t>(data.size()),
+                                                  .port = port});
+  if (reply.error != Error::kOk) return reply.error;
+  return static_cast<size_t>(reply.length);
+}
+
+Result<Datagram> NetClient::UdpRecvFrom(uint32_t socket, std::span<uint8_t> out,
+                                        Blocking blocking) {
+  if (out.size() > UINT32_MAX) return Error::kInvalidArgument;
+  const UdpReply reply =
+      CallUdp(UdpRecvFromRequest{.handle = socket,
+                                 .flags = blocking == Blocking::kNo ? kNonBlocking : 0u,
+                                 .address = reinterpret_cast<uint64_t>(out.data()),
+                                 .length = static_cast<uint32_t>(out.size())});
+  if (reply.error != Error::kOk) return reply.error;
+  return Datagram{.length = reply.length,
+                  .datagram_length = reply.datagram_length,
+                  .truncated = (reply.flags & kUdpTruncated) != 0,
+                  .ip = reply.ip,
+                  .port = reply.port};
+}
+
+Error NetClient::UdpClose(uint32_t socket) {
+  return CallUdp(UdpCloseRequest{.handle = socket}).error;
+}
+
 const char* FormatIp(uint32_t ip, char (&out)[16]) {
   // Network byte order: the first octet is the lowest byte on x86.
   int at = 0;
@@ -134,6 +182,8 @@ const char* ErrorName(Error error) {
     case Error::kNoMemory: return "kNoMemory";
     case Error::kNoService: return "kNoService";
     case Error::kTimedOut: return "kTimedOut";
+    case Error::kMessageTooLong: return "kMessageTooLong";
+    case Error::kNoRoute: return "kNoRoute";
   }
   return "unknown";
 }

@@ -2,13 +2,14 @@
 // Sockets for applications on any core: blocking calls park the calling
 // thread until the net service answers; non-blocking ones return
 // kWouldBlock at once. Buffers are lent to the service for the duration of
-// a call (net_protocol.h).
+// a call (net_protocol.h for TCP, udp_protocol.h for UDP).
 
 #include <cstdint>
 #include <span>
 #include <string_view>
 
 #include "services/net/net_protocol.h"
+#include "services/net/udp_protocol.h"
 #include "services/runtime/result.h"
 #include "services/runtime/service.h"
 
@@ -25,6 +26,21 @@ enum class CloseMode : uint8_t { kGraceful, kAbort };
 struct Peer {
   uint32_t handle = 0;
   uint32_t ip = 0;  // network byte order
+  uint16_t port = 0;
+};
+
+// A bound UDP socket.
+struct UdpSocket {
+  uint32_t handle = 0;
+  uint16_t port = 0;  // the local port (lwIP's choice if Bind asked for 0)
+};
+
+// What UdpRecvFrom put in the caller's buffer, and where it came from.
+struct Datagram {
+  size_t length = 0;           // bytes copied into the buffer
+  size_t datagram_length = 0;  // the datagram's size: more than `length` if truncated
+  bool truncated = false;      // the rest did not fit and is gone
+  uint32_t ip = 0;             // source, network byte order
   uint16_t port = 0;
 };
 
@@ -56,8 +72,24 @@ class NetClient {
   // core may halt meanwhile.
   uint32_t WaitForAddress(uint64_t timeout_ms);
 
+  // UDP (udp_protocol.h). Port 0 binds a free ephemeral port.
+  Result<UdpSocket> UdpBind(uint16_t port);
+  // Sends `data` as one datagram (at most kMaxUdpPayload bytes) to ip:port
+  // (network byte order, host byte order); returns data.size(). Never waits
+  // for the peer: UDP has no flow control.
+  Result<size_t> UdpSendTo(uint32_t socket, uint32_t ip, uint16_t port,
+                           std::span<const uint8_t> data);
+  // The oldest datagram received, into `out` (truncated if it is longer).
+  // Blocking: waits until one arrives (kClosed if the socket is closed
+  // meanwhile); non-blocking: kWouldBlock if none is queued.
+  Result<Datagram> UdpRecvFrom(uint32_t socket, std::span<uint8_t> out,
+                               Blocking blocking = Blocking::kYes);
+  Error UdpClose(uint32_t socket);
+
  private:
   NetReply Call(const NetRequest& request);
+  template <typename Body>
+  UdpReply CallUdp(const Body& request);
 
   svc::Address server_;
 };

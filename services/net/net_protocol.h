@@ -59,6 +59,8 @@ enum class Error : int32_t {
   kNoMemory,         // lwIP could not allocate
   kNoService,        // no net service answered (no network device)
   kTimedOut,         // connect gave up
+  kMessageTooLong,   // UDP sendto: more than one datagram holds (kMaxUdpPayload)
+  kNoRoute,          // UDP sendto: no interface reaches the destination (no address yet)
 };
 
 const char* ErrorName(Error error);

@@ -49,9 +49,11 @@ NetService::NetService(NetDevice& device, const NetConfig& config)
       device_(device),
       config_(config),
       netif_(new netif{}),
-      sockets_(new SocketTable) {}
+      sockets_(new SocketTable),
+      udp_(new UdpSocketTable(stats_.udp)) {}
 
 NetService::~NetService() {
+  delete udp_;
   delete sockets_;
   delete netif_;
 }
@@ -142,6 +144,14 @@ NetReply NetService::InfoReply() const {
 void NetService::Handle(uint32_t, const ipc::Message& message) {
   const uint64_t now = NowMs();
   SyncTcpTicks(now);  // before lwIP stamps anything with tcp_ticks
+  if (IsUdpRequestKind(message.header.kind)) {
+    UdpReply reply;
+    // False: a blocking recvfrom waits; a later Poll() answers it.
+    if (udp_->Handle(message, &reply) && (message.header.flags & ipc::kFlagWantsReply)) {
+      svc::Reply(message, ipc::MakeMessage(reply, 0, 0));
+    }
+    return;
+  }
   NetRequest request;
   NetReply reply{};
   if (!ipc::Decode(message, &request)) {
@@ -226,13 +236,17 @@ size_t NetService::FormatStats(char* out, size_t size) const {
                 "net: lwip heap %lu of %lu bytes (high %lu), pool %lu of %lu (high %lu), "
                 "tcp %lu active %lu time-wait %lu listening, sockets %lu open; frames in %lu "
                 "out %lu, dropped: %lu no buffer, %lu transmit ring full, %lu out-of-order "
-                "queues, %lu half-open evicted, %lu unread-data segments refused",
+                "queues, %lu half-open evicted, %lu unread-data segments refused; udp %lu sockets, "
+                "datagrams in %lu out %lu, dropped: %lu queue full, %lu pool at reserve",
                 stats_.heap_used.Get(), stats_.heap_size.Get(), stats_.heap_max.Get(),
                 stats_.pool_used.Get(), stats_.pool_size.Get(), stats_.pool_max.Get(),
                 stats_.tcp_active.Get(), stats_.tcp_time_wait.Get(), stats_.tcp_listening.Get(),
                 stats_.sockets_open.Get(), stats_.frames_in.Get(), stats_.frames_out.Get(),
                 stats_.dropped_in.Get(), stats_.dropped_out.Get(), stats_.ooseq_dropped.Get(),
-                stats_.syn_evicted.Get(), stats_.unread_refused.Get());
+                stats_.syn_evicted.Get(), stats_.unread_refused.Get(),
+                stats_.udp.sockets_open.Get(), stats_.udp.datagrams_in.Get(),
+                stats_.udp.datagrams_out.Get(), stats_.udp.dropped_full.Get(),
+                stats_.udp.dropped_pool.Get());
 }
 
 void NetService::SyncTcpTicks(uint64_t now_ms) { tcp_ticks += tcp_clock_.Sync(now_ms); }
@@ -322,6 +336,9 @@ void NetService::Poll() {
       RunTimers();
     }
     sockets_->Complete([](const ipc::Message& request, const NetReply& reply) {
+      svc::Reply(request, ipc::MakeMessage(reply, 0, 0));
+    });
+    udp_->Complete([](const ipc::Message& request, const UdpReply& reply) {
       svc::Reply(request, ipc::MakeMessage(reply, 0, 0));
     });
     if (address_waiter_count_ > 0) AnswerAddressWaiters(NowMs());

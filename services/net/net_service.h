@@ -1,8 +1,9 @@
 #pragma once
 // The network service: one thread on the core that owns the NIC, running
 // lwIP (NO_SYS: lwIP is a library this thread calls, never a thread of its
-// own), the socket table and the device, and serving NetRequests from any
-// core through its inbox.
+// own), the TCP and UDP socket tables and the device, and serving
+// NetRequests (net_protocol.h) and the UDP requests (udp_protocol.h) from
+// any core through its inbox.
 //
 // What the thread waits for is derived, as for every service: a message in
 // its inbox, a frame or completion from the device, or a due lwIP timer. A
@@ -22,6 +23,7 @@
 #include "services/net/net_protocol.h"
 #include "services/net/net_timers.h"
 #include "services/net/sockets.h"
+#include "services/net/udp_sockets.h"
 #include "services/runtime/service.h"
 
 struct netif;
@@ -57,6 +59,9 @@ struct NetStats {
   // and connections), updated with the memory figures.
   ipc::StatCounter tcp_active, tcp_time_wait, tcp_listening;
   ipc::StatCounter sockets_open;
+  // UDP sockets: datagrams in, out and dropped, written by the UDP socket
+  // table as they happen (udp_sockets.h).
+  UdpStats udp;
 };
 
 class NetService final : public svc::Service {
@@ -121,6 +126,7 @@ class NetService final : public svc::Service {
   const NetConfig config_;
   netif* netif_;  // lwIP's, allocated here
   SocketTable* sockets_;  // large (a slot per socket): on the heap
+  UdpSocketTable* udp_;   // likewise (a receive queue per socket)
   NetTimers timers_;
   TcpClock tcp_clock_;
   NetStats stats_;

@@ -16,11 +16,6 @@ constexpr uint16_t kEtherTypeIpv4 = 0x0800;
 constexpr uint8_t kProtocolTcp = 6;
 constexpr uint8_t kFlagSyn = 0x02, kFlagRst = 0x04, kFlagAck = 0x10;
 
-uint32_t PoolFree() {
-  const stats_mem& pool = *lwip_stats.memp[MEMP_PBUF_POOL];
-  return pool.avail > pool.used ? pool.avail - pool.used : 0;
-}
-
 // Service thread only, like all of lwIP.
 uint64_t unread_segments_refused = 0;
 
@@ -32,6 +27,11 @@ bool AnyOutOfOrder() {
 }
 
 }  // namespace
+
+uint32_t PoolFree() {
+  const stats_mem& pool = *lwip_stats.memp[MEMP_PBUF_POOL];
+  return pool.avail > pool.used ? pool.avail - pool.used : 0;
+}
 
 uint32_t FreeOutOfOrderQueues(uint32_t want_free) {
   uint32_t dropped = 0;

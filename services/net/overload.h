@@ -26,6 +26,10 @@ namespace uk::net {
 // Free PBUF_POOL buffers the service keeps for new frames.
 inline constexpr uint32_t kPoolReserve = 64;
 
+// PBUF_POOL buffers free now (lwIP's statistics). Also read by the UDP
+// sockets, which drop datagrams below the reserve.
+uint32_t PoolFree();
+
 // Drops out-of-order queues, one connection at a time, until at least
 // `want_free` pool buffers are free or no connection has one. Returns how
 // many queues it dropped.

@@ -193,4 +193,24 @@ std::optional<TcpView> ParseTcp(std::span<const uint8_t> frame) {
   return view;
 }
 
+std::optional<UdpView> ParseUdp(std::span<const uint8_t> frame) {
+  std::optional<Ipv4View> ip = ParseIpv4(frame);
+  if (!ip || ip->protocol != kProtoUdp || ip->payload.size() < 8) return std::nullopt;
+  const auto ip_header = frame.subspan(kEthHeader);
+  if ((Load16(ip_header, 6) & 0x3fff) != 0) return std::nullopt;  // a fragment
+  UdpView view;
+  view.ip = std::move(*ip);
+  const Bytes& udp = view.ip.payload;
+  const size_t length = Load16(udp, 4);
+  if (length < 8 || length > udp.size()) return std::nullopt;
+  view.src_port = Load16(udp, 0);
+  view.dst_port = Load16(udp, 2);
+  view.checksum_ok =
+      Load16(udp, 6) == 0 ||
+      InternetChecksum(std::span(udp).first(length),
+                       PseudoHeaderSum(view.ip.src, view.ip.dst, kProtoUdp, length)) == 0;
+  view.payload.assign(udp.begin() + 8, udp.begin() + static_cast<ptrdiff_t>(length));
+  return view;
+}
+
 }  // namespace uk::net::testing

@@ -101,4 +101,13 @@ struct TcpView {
 };
 std::optional<TcpView> ParseTcp(std::span<const uint8_t> frame);
 
+struct UdpView {
+  Ipv4View ip;
+  uint16_t src_port = 0, dst_port = 0;
+  bool checksum_ok = false;  // also true for a zero (absent) checksum
+  Bytes payload;             // exactly the UDP length field's payload
+};
+// An unfragmented UDP datagram (a fragment's payload is not parsed).
+std::optional<UdpView> ParseUdp(std::span<const uint8_t> frame);
+
 }  // namespace uk::net::testing

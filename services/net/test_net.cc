@@ -22,6 +22,9 @@ void ExpectValidChecksums(const Bytes& frame) {
   if (const auto tcp = ParseTcp(frame)) {
     EXPECT_TRUE(tcp->checksum_ok);
   }
+  if (const auto udp = ParseUdp(frame)) {
+    EXPECT_TRUE(udp->checksum_ok);
+  }
 }
 
 }  // namespace
@@ -41,6 +44,10 @@ Bytes IpFrame(uint8_t protocol, const Bytes& payload, uint16_t id) {
 Bytes TcpFrame(const TcpFields& fields, std::string_view payload, const Bytes& options) {
   const Bytes data(payload.begin(), payload.end());
   return IpFrame(kProtoTcp, TcpSegment(kPeerIp, kOurIp, fields, options, data));
+}
+
+Bytes UdpFrame(uint16_t src_port, uint16_t dst_port, const Bytes& payload, uint16_t id) {
+  return IpFrame(kProtoUdp, UdpDatagram(kPeerIp, kOurIp, src_port, dst_port, payload), id);
 }
 
 void TestNet::Start() {

@@ -48,6 +48,7 @@ uint32_t NetworkOrder(const Ip4& ip);
 // Frames from the peer to us.
 Bytes IpFrame(uint8_t protocol, const Bytes& payload, uint16_t id = 1);
 Bytes TcpFrame(const TcpFields& fields, std::string_view payload = {}, const Bytes& options = {});
+Bytes UdpFrame(uint16_t src_port, uint16_t dst_port, const Bytes& payload, uint16_t id = 1);
 
 // The service, its device and a client, as a scenario on core 0 sees them.
 class TestNet {
