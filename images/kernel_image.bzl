@@ -7,6 +7,8 @@ image and makes `bazel run` boot it in QEMU.
         srcs = [],                     # or its sources here (tests/ uses this)
         guest_port = 0,                # guest TCP port the runner forwards, 0 for none
         default_host_port = 0,
+        guest_udp_port = 0,            # guest UDP port the runner forwards, 0 for none
+        default_host_udp_port = 0,
         flags = [],                    # default runner/image flags, before the user's
     )
 
@@ -50,7 +52,8 @@ runfiles="${{RUNFILES_DIR:-$0.runfiles}}"
 [ -d "$runfiles" ] || runfiles="${{TEST_SRCDIR:-$here}}"
 ws="$runfiles/{workspace}"
 exec python3 "$ws/{runner}" --kernel="$ws/{elf}" --name={name} \
-  --guest-port={guest_port} --default-port={default_port} {flags} "$@"
+  --guest-port={guest_port} --default-port={default_port} \
+  --guest-udp-port={guest_udp_port} --default-udp-port={default_udp_port} {flags} "$@"
 """.format(
             elf = elf.short_path,
             workspace = ctx.workspace_name,
@@ -58,6 +61,8 @@ exec python3 "$ws/{runner}" --kernel="$ws/{elf}" --name={name} \
             name = ctx.label.name,
             guest_port = ctx.attr.guest_port,
             default_port = ctx.attr.default_host_port,
+            guest_udp_port = ctx.attr.guest_udp_port,
+            default_udp_port = ctx.attr.default_host_udp_port,
             flags = " ".join(["'%s'" % a.replace("'", "'\\''") for a in ctx.attr.flags]),
         ),
     )
@@ -76,6 +81,8 @@ _kernel_image = rule(
         "symtab_check": attr.label(cfg = _kernel_platform, mandatory = True),
         "guest_port": attr.int(default = 0),
         "default_host_port": attr.int(default = 0),
+        "guest_udp_port": attr.int(default = 0),
+        "default_host_udp_port": attr.int(default = 0),
         "flags": attr.string_list(default = []),
         "_runner": attr.label(default = "//images:run.py", allow_single_file = True),
         "_allowlist_function_transition": attr.label(
@@ -96,7 +103,7 @@ _LINKOPTS = [
     "$(location //boot:linker.ld)",
 ]
 
-def kernel_image(name, srcs = [], deps = [], guest_port = 0, default_host_port = 0, flags = [], visibility = None, **kwargs):
+def kernel_image(name, srcs = [], deps = [], guest_port = 0, default_host_port = 0, guest_udp_port = 0, default_host_udp_port = 0, flags = [], visibility = None, **kwargs):
     native.cc_library(
         name = name + "_app",
         srcs = srcs,
@@ -141,6 +148,8 @@ def kernel_image(name, srcs = [], deps = [], guest_port = 0, default_host_port =
         symtab_check = name + "_symtab_check",
         guest_port = guest_port,
         default_host_port = default_host_port,
+        guest_udp_port = guest_udp_port,
+        default_host_udp_port = default_host_udp_port,
         flags = flags,
         visibility = visibility,
         **kwargs

@@ -43,6 +43,9 @@ def parse_args(argv):
                         help="auto uses KVM when /dev/kvm is usable, TCG otherwise")
     parser.add_argument("--port", type=int, default=None,
                         help="host TCP port forwarded to the image's guest port")
+    parser.add_argument("--udp-port", "--udp_port", dest="udp_port", type=int, default=None,
+                        help="host UDP port forwarded to the image's guest UDP port "
+                             "(images that serve UDP, e.g. udp_echo)")
     parser.add_argument("--tap", metavar="IFNAME",
                         help="attach the NIC to the existing tap device IFNAME instead of QEMU's "
                              "user networking (no port forward: clients reach the guest at its "
@@ -77,14 +80,20 @@ def parse_args(argv):
     parser.add_argument("--name", default="image", help=argparse.SUPPRESS)
     parser.add_argument("--guest-port", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--default-port", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--guest-udp-port", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--default-udp-port", type=int, default=0, help=argparse.SUPPRESS)
     args, rest = parser.parse_known_args(argv)
     kernel_args = []
     for word in rest:
         if not word.startswith("--") or len(word) < 3:
             parser.error("unexpected argument %r (image flags look like --key or --key=value)" % word)
         kernel_args.append(word[2:])
+    # A NIC is attached when the image serves a TCP or a UDP port.
+    args.has_nic = bool(args.guest_port or args.guest_udp_port)
+    if args.udp_port is not None and not args.guest_udp_port:
+        parser.error("--udp-port: this image serves no UDP port")
     if args.smp is None:
-        args.smp = 4 if args.guest_port else 2
+        args.smp = 4 if args.has_nic else 2
     if not 1 <= args.smp <= 255:
         parser.error("--smp must be between 1 and 255")
     if args.site is not None:
@@ -97,17 +106,17 @@ def parse_args(argv):
     if args.disk is not None:
         check_disk(parser, args.disk)
     if args.tap is not None:
-        if not args.guest_port:
+        if not args.has_nic:
             parser.error("--tap: this image has no network device")
-        if args.port is not None:
-            parser.error("--tap and --port: a tap device has no port forward; clients reach "
-                         "the guest at its own address")
+        if args.port is not None or args.udp_port is not None:
+            parser.error("--tap and --port/--udp-port: a tap device has no port forward; "
+                         "clients reach the guest at its own address")
         if not interface_exists(args.tap):
             parser.error("--tap: no network device %s here (make one with: ip tuntap add dev %s "
                          "mode tap && ip link set %s up)" % (args.tap, args.tap, args.tap))
     if args.machine == "auto":
-        args.machine = "pc" if args.disk or args.guest_port else "microvm"
-    elif args.machine == "microvm" and (args.disk or args.guest_port):
+        args.machine = "pc" if args.disk or args.has_nic else "microvm"
+    elif args.machine == "microvm" and (args.disk or args.has_nic):
         parser.error("--machine=microvm has no legacy PCI; drop --machine to use pc for "
                      "--disk and network images")
     return args, kernel_args
@@ -207,12 +216,17 @@ def qemu_command(args, kernel_args):
     ]
     if kernel_args:
         cmd += ["-append", " ".join(kernel_args)]
-    if args.guest_port:
+    if args.has_nic:
         if args.tap:
             netdev = "tap,id=net0,ifname=%s,script=no,downscript=no" % args.tap
         else:
-            port = args.port or args.default_port
-            netdev = "user,id=net0,hostfwd=tcp:127.0.0.1:%d-:%d" % (port, args.guest_port)
+            netdev = "user,id=net0"
+            if args.guest_port:
+                netdev += ",hostfwd=tcp:127.0.0.1:%d-:%d" % (args.port or args.default_port,
+                                                             args.guest_port)
+            if args.guest_udp_port:
+                netdev += ",hostfwd=udp:127.0.0.1:%d-:%d" % (
+                    args.udp_port or args.default_udp_port, args.guest_udp_port)
         cmd += ["-netdev", netdev,
                 "-device", "virtio-net-pci,netdev=net0,disable-legacy=on,romfile="]
         # romfile= : no iPXE option ROM for SeaBIOS to run (seconds of boot).
@@ -257,17 +271,25 @@ def main(argv):
     print("run: booting %s with %d cores, %s, %s%s" % (
         args.name, args.smp, args.mem, accel.upper(),
         "" if accel == "kvm" else " (no KVM: software emulation, slower)"), file=sys.stderr)
-    if args.guest_port and args.tap:
+    if args.has_nic and args.tap:
         ip = next((w[3:] for w in kernel_args if w.startswith("ip=")), None)
-        where = ("http://%s/" % ip if args.guest_port == 80 else "%s:%d" % (ip, args.guest_port)
-                 ) if ip else "the address DHCP gives it (the guest prints it)"
-        print("run: NIC on tap device %s; guest port %d is at %s" % (args.tap, args.guest_port,
-                                                                       where), file=sys.stderr)
-    elif args.guest_port:
-        port = args.port or args.default_port
-        url = " (http://127.0.0.1:%d/)" % port if args.guest_port == 80 else ""
-        print("run: guest port %d is at 127.0.0.1:%d%s" % (args.guest_port, port, url),
-              file=sys.stderr)
+        for kind, guest_port in (("", args.guest_port), ("UDP ", args.guest_udp_port)):
+            if not guest_port:
+                continue
+            where = ("http://%s/" % ip if guest_port == 80 and not kind else "%s:%d" % (ip, guest_port)
+                     ) if ip else "the address DHCP gives it (the guest prints it)"
+            print("run: NIC on tap device %s; guest %sport %d is at %s"
+                  % (args.tap, kind, guest_port, where), file=sys.stderr)
+    else:
+        if args.guest_port:
+            port = args.port or args.default_port
+            url = " (http://127.0.0.1:%d/)" % port if args.guest_port == 80 else ""
+            print("run: guest port %d is at 127.0.0.1:%d%s" % (args.guest_port, port, url),
+                  file=sys.stderr)
+        if args.guest_udp_port:
+            port = args.udp_port or args.default_udp_port
+            print("run: guest UDP port %d is at 127.0.0.1:%d (try: nc -u 127.0.0.1 %d)"
+                  % (args.guest_udp_port, port, port), file=sys.stderr)
     if args.gdb:
         print("run: waiting for gdb: gdb %s -ex 'target remote localhost:1234'"
               % os.path.abspath(args.kernel), file=sys.stderr)
