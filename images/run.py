@@ -276,8 +276,12 @@ def main(argv):
         for kind, guest_port in (("", args.guest_port), ("UDP ", args.guest_udp_port)):
             if not guest_port:
                 continue
-            where = ("http://%s/" % ip if guest_port == 80 and not kind else "%s:%d" % (ip, guest_port)
-                     ) if ip else "the address DHCP gives it (the guest prints it)"
+            if not ip:
+                where = "the address DHCP gives it (the guest prints it)"
+            elif guest_port == 80 and not kind:
+                where = "http://%s/" % ip
+            else:
+                where = "%s:%d" % (ip, guest_port)
             print("run: NIC on tap device %s; guest %sport %d is at %s"
                   % (args.tap, kind, guest_port, where), file=sys.stderr)
     else:

@@ -101,11 +101,12 @@ Result<UdpSocket> NetClient::UdpBind(uint16_t port) {
 Result<size_t> NetClient::UdpSendTo(uint32_t socket, uint32_t ip, uint16_t port,
                                     std::span<const uint8_t> data) {
   if (data.size() > kMaxUdpPayload) return Error::kMessageTooLong;
-  const UdpReply reply = CallUdp(UdpSendToRequest{.handle = socket,
-                                                  .ip = ip,
-                                                  .address = reinterpret_cast<uint64_t>(data.data()),
-                                                  .length = static_cast<uint32_t>(data.size()),
-                                                  .port = port});
+  const UdpReply reply =
+      CallUdp(UdpSendToRequest{.handle = socket,
+                               .ip = ip,
+                               .address = reinterpret_cast<uint64_t>(data.data()),
+                               .length = static_cast<uint32_t>(data.size()),
+                               .port = port});
   if (reply.error != Error::kOk) return reply.error;
   return static_cast<size_t>(reply.length);
 }

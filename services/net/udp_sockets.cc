@@ -188,7 +188,9 @@ bool UdpSocketTable::TryFinishRecv(Socket& s, UdpReply* reply) {
   const UdpRecvFromRequest& request = s.recv_request;
   const uint16_t size = datagram.data->tot_len;
   const auto copied = static_cast<uint16_t>(std::min<uint32_t>(request.length, size));
-  if (copied > 0) pbuf_copy_partial(datagram.data, reinterpret_cast<void*>(request.address), copied, 0);
+  if (copied > 0) {
+    pbuf_copy_partial(datagram.data, reinterpret_cast<void*>(request.address), copied, 0);
+  }
   *reply = Answer(Error::kOk);
   reply->length = copied;
   reply->datagram_length = size;
