@@ -94,12 +94,11 @@ std::atomic<uint32_t> counter_lines_claimed{0};
 
 // The longest is the net service's line (TCP, then UDP: ~450 characters with
 // 8-digit counters).
-constexpr size_t kStatsLineSize = 512;
 
 // Calls emit(line, length) for each line of FormatStatsLines (no newline).
 template <typename Emit>
 void ForEachStatsLine(Emit&& emit) {
-  char line[kStatsLineSize];
+  char line[kCounterLineSize];
   const HeapStats heap = GetHeapStats();
   emit(line, Format(line, sizeof(line),
                     "memory: heap %lu bytes in use (high %lu), pages %lu free of %lu (low %lu)",

@@ -15,6 +15,9 @@ namespace uk {
 // soon as this returns.
 void StartRuntimeOnThisCore();
 
+// The longest counter line, with its terminating NUL.
+inline constexpr size_t kCounterLineSize = 512;
+
 // Receives one line (no newline).
 using LineSink = void (*)(void* context, const char* line, size_t length);
 

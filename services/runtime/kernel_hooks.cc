@@ -13,7 +13,7 @@ void ForEachRuntimeCoreLine(uint32_t core, LineSink sink, void* context) {
   for (uint16_t id = 0; id < svc::kMaxServicesPerCore; ++id) {
     svc::Service* service = svc::Lookup({static_cast<uint16_t>(core), id});
     if (service == nullptr) continue;
-    char line[400];
+    char line[kCounterLineSize];
     size_t n = Format(line, sizeof(line), "cpu%u   %s: handled %lu;", core, service->name(),
                       service->handled());
     svc::Inbox& inbox = service->inbox();
@@ -28,7 +28,7 @@ void ForEachRuntimeCoreLine(uint32_t core, LineSink sink, void* context) {
 }
 
 void ForEachRuntimeStatsLine(LineSink sink, void* context) {
-  char line[400];
+  char line[kCounterLineSize];
   for (uint32_t core = 0; core < sched::Scheduler::CoreCount(); ++core) {
     for (uint16_t id = 0; id < svc::kMaxServicesPerCore; ++id) {
       const svc::Service* service = svc::Lookup({static_cast<uint16_t>(core), id});
