@@ -19,9 +19,9 @@
 
 #include <cstdint>
 
-#include "kernel/top/app.h"
 #include "kernel/lib/log.h"
 #include "kernel/sched/scheduler.h"
+#include "kernel/top/app.h"
 #include "services/fs/fs_client.h"
 #include "services/fs/start.h"
 #include "services/runtime/sched_service.h"

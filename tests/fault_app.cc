@@ -4,10 +4,10 @@
 
 #include <cstdint>
 
-#include "kernel/top/app.h"
 #include "kernel/lib/log.h"
 #include "kernel/lib/panic.h"
 #include "kernel/sched/scheduler.h"
+#include "kernel/top/app.h"
 
 namespace uk {
 namespace {

@@ -13,9 +13,9 @@
 
 #include "kernel/arch/lapic.h"
 #include "kernel/arch/trap.h"
-#include "kernel/top/app.h"
 #include "kernel/lib/log.h"
 #include "kernel/sched/scheduler.h"
+#include "kernel/top/app.h"
 #include "services/runtime/sched_service.h"
 
 namespace uk {

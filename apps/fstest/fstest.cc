@@ -21,9 +21,9 @@
 #include <string_view>
 
 #include "apps/fstest/checks.h"
-#include "kernel/top/app.h"
 #include "kernel/lib/log.h"
 #include "kernel/sched/scheduler.h"
+#include "kernel/top/app.h"
 #include "services/fs/fs_client.h"
 #include "services/fs/start.h"
 

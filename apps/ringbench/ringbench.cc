@@ -22,9 +22,9 @@
 #include "ipc/message.h"
 #include "kernel/arch/cpu.h"
 #include "kernel/arch/tsc.h"
-#include "kernel/top/app.h"
 #include "kernel/lib/log.h"
 #include "kernel/sched/scheduler.h"
+#include "kernel/top/app.h"
 #include "services/runtime/call.h"
 #include "services/runtime/sched_service.h"
 

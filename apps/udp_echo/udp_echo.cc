@@ -11,9 +11,9 @@
 
 #include <cstdint>
 
-#include "kernel/top/app.h"
 #include "kernel/lib/log.h"
 #include "kernel/sched/scheduler.h"
+#include "kernel/top/app.h"
 #include "services/net/net_client.h"
 #include "services/net/start.h"
 #include "services/runtime/sched_service.h"

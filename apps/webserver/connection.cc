@@ -5,14 +5,14 @@
 #include <span>
 #include <string_view>
 
-#include "apps/webserver/status_page.h"
-#include "kernel/mm/heap.h"
 #include "apps/http/conditional.h"
 #include "apps/http/mime.h"
 #include "apps/http/path.h"
 #include "apps/http/range.h"
 #include "apps/http/request.h"
 #include "apps/http/response.h"
+#include "apps/webserver/status_page.h"
+#include "kernel/mm/heap.h"
 
 namespace uk::web {
 namespace {

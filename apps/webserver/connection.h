@@ -4,8 +4,8 @@
 #include <cstddef>
 #include <span>
 
-#include "apps/webserver/server.h"
 #include "apps/http/response.h"
+#include "apps/webserver/server.h"
 
 namespace uk::web {
 

@@ -3,8 +3,8 @@
 #include <new>
 
 #include "apps/webserver/connection.h"
-#include "kernel/mm/heap.h"
 #include "kernel/lib/log.h"
+#include "kernel/mm/heap.h"
 #include "kernel/sched/scheduler.h"
 
 namespace uk::web {

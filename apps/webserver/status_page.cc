@@ -1,8 +1,8 @@
 #include "apps/webserver/status_page.h"
 
 #include "kernel/lib/format.h"
-#include "kernel/top/per_core.h"
 #include "kernel/sched/scheduler.h"
+#include "kernel/top/per_core.h"
 #include "services/runtime/service.h"
 
 namespace uk::web {

@@ -6,8 +6,8 @@
 #include <cstdint>
 #include <new>
 
-#include "kernel/mm/heap.h"
 #include "kernel/lib/panic.h"
+#include "kernel/mm/heap.h"
 
 extern "C" {
 

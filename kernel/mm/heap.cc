@@ -6,9 +6,9 @@
 #include "kernel/arch/cpu.h"
 #include "kernel/arch/paging.h"
 #include "kernel/arch/percpu.h"
-#include "kernel/mm/page_allocator.h"
-#include "kernel/lib/panic.h"
 #include "kernel/arch/spinlock.h"
+#include "kernel/lib/panic.h"
+#include "kernel/mm/page_allocator.h"
 
 namespace uk {
 namespace {

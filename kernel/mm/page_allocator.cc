@@ -1,10 +1,10 @@
 #include "kernel/mm/page_allocator.h"
 
 #include "kernel/arch/paging.h"
-#include "kernel/lib/log.h"
-#include "kernel/mm/page_bitmap.h"
-#include "kernel/lib/panic.h"
 #include "kernel/arch/spinlock.h"
+#include "kernel/lib/log.h"
+#include "kernel/lib/panic.h"
+#include "kernel/mm/page_bitmap.h"
 
 namespace uk {
 namespace {

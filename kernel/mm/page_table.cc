@@ -2,8 +2,8 @@
 
 #include "kernel/arch/cpu.h"
 #include "kernel/arch/paging.h"
-#include "kernel/mm/page_allocator.h"
 #include "kernel/arch/spinlock.h"
+#include "kernel/mm/page_allocator.h"
 
 namespace uk::arch {
 namespace {

@@ -3,12 +3,12 @@
 #include <atomic>
 
 #include "kernel/arch/gdt.h"
-#include "kernel/mm/page_table.h"
 #include "kernel/arch/percpu.h"
-#include "kernel/lib/format.h"
-#include "kernel/mm/page_allocator.h"
-#include "kernel/lib/panic.h"
 #include "kernel/arch/spinlock.h"
+#include "kernel/lib/format.h"
+#include "kernel/lib/panic.h"
+#include "kernel/mm/page_allocator.h"
+#include "kernel/mm/page_table.h"
 #include "kernel/sched/scheduler.h"
 
 namespace uk {

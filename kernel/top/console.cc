@@ -4,10 +4,10 @@
 #include "kernel/arch/ioapic.h"
 #include "kernel/arch/percpu.h"
 #include "kernel/arch/trap.h"
-#include "kernel/lib/log.h"
-#include "kernel/top/per_core.h"
 #include "kernel/drivers/serial.h"
+#include "kernel/lib/log.h"
 #include "kernel/sched/scheduler.h"
+#include "kernel/top/per_core.h"
 
 namespace uk {
 namespace {

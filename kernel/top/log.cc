@@ -3,10 +3,10 @@
 #include <cstdarg>
 
 #include "kernel/arch/percpu.h"
-#include "kernel/arch/tsc.h"
-#include "kernel/lib/format.h"
 #include "kernel/arch/spinlock.h"
+#include "kernel/arch/tsc.h"
 #include "kernel/drivers/serial.h"
+#include "kernel/lib/format.h"
 
 namespace uk {
 namespace {

@@ -8,23 +8,23 @@
 #include <atomic>
 
 #include "kernel/arch/acpi.h"
+#include "kernel/arch/boot_info.h"
 #include "kernel/arch/cpu.h"
 #include "kernel/arch/ioapic.h"
 #include "kernel/arch/lapic.h"
 #include "kernel/arch/paging.h"
 #include "kernel/arch/percpu.h"
-#include "kernel/top/smp.h"
 #include "kernel/arch/trap.h"
 #include "kernel/arch/tsc.h"
-#include "kernel/arch/boot_info.h"
-#include "kernel/mm/heap.h"
-#include "kernel/lib/log.h"
-#include "kernel/mm/page_allocator.h"
-#include "kernel/lib/panic.h"
-#include "kernel/top/per_core.h"
-#include "kernel/mm/stacks.h"
 #include "kernel/arch/wait.h"
 #include "kernel/drivers/serial.h"
+#include "kernel/lib/log.h"
+#include "kernel/lib/panic.h"
+#include "kernel/mm/heap.h"
+#include "kernel/mm/page_allocator.h"
+#include "kernel/mm/stacks.h"
+#include "kernel/top/per_core.h"
+#include "kernel/top/smp.h"
 
 extern "C" void (*const __init_array_start[])();
 extern "C" void (*const __init_array_end[])();

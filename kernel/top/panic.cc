@@ -5,15 +5,15 @@
 
 #include "kernel/arch/cpu.h"
 #include "kernel/arch/lapic.h"
-#include "kernel/mm/page_table.h"
 #include "kernel/arch/paging.h"
 #include "kernel/arch/percpu.h"
 #include "kernel/arch/power.h"
 #include "kernel/arch/trap.h"
 #include "kernel/lib/format.h"
 #include "kernel/lib/log.h"
-#include "kernel/mm/stacks.h"
 #include "kernel/lib/symbols.h"
+#include "kernel/mm/page_table.h"
+#include "kernel/mm/stacks.h"
 
 namespace uk {
 namespace {

@@ -11,16 +11,16 @@
 #include "kernel/arch/power.h"
 #include "kernel/arch/trap.h"
 #include "kernel/arch/tsc.h"
-#include "kernel/top/app.h"
-#include "kernel/top/runtime_hooks.h"
-#include "kernel/top/console.h"
+#include "kernel/arch/wait.h"
 #include "kernel/lib/format.h"
-#include "kernel/mm/heap.h"
 #include "kernel/lib/log.h"
 #include "kernel/lib/panic.h"
+#include "kernel/mm/heap.h"
 #include "kernel/mm/stacks.h"
-#include "kernel/arch/wait.h"
 #include "kernel/sched/scheduler.h"
+#include "kernel/top/app.h"
+#include "kernel/top/console.h"
+#include "kernel/top/runtime_hooks.h"
 
 namespace uk {
 namespace {

@@ -32,8 +32,8 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "services/fs/block_device.h"
 #include "kernel/drivers/sector_device.h"
+#include "services/fs/block_device.h"
 
 namespace uk::fs {
 

@@ -1,7 +1,7 @@
 #include "services/fs/fs_client.h"
 
-#include "services/runtime/call.h"
 #include "services/fs/fs_protocol.h"
+#include "services/runtime/call.h"
 
 namespace uk::fs {
 

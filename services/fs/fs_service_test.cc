@@ -12,9 +12,9 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "services/runtime/call.h"
 #include "services/fs/fs_client.h"
 #include "services/fs/test_image.h"
+#include "services/runtime/call.h"
 #include "services/runtime/host_machine.h"
 
 namespace uk::fs {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "kernel/lib/format.h"
 #include "lwip/dhcp.h"
 #include "lwip/etharp.h"
 #include "lwip/init.h"
@@ -10,10 +11,9 @@
 #include "lwip/pbuf.h"
 #include "lwip/priv/tcp_priv.h"
 #include "lwip/tcp.h"
-#include "kernel/lib/format.h"
 #include "netif/ethernet.h"
-#include "services/runtime/call.h"
 #include "services/net/overload.h"
+#include "services/runtime/call.h"
 
 namespace uk::net {
 namespace {

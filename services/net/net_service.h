@@ -18,8 +18,8 @@
 
 #include "ipc/message.h"
 #include "ipc/stat_counter.h"
-#include "kernel/sched/scheduler.h"
 #include "kernel/drivers/net_device.h"
+#include "kernel/sched/scheduler.h"
 #include "services/net/net_protocol.h"
 #include "services/net/net_timers.h"
 #include "services/net/sockets.h"

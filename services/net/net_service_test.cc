@@ -12,11 +12,11 @@
 #include "gtest/gtest.h"
 #include "lwip/priv/tcp_priv.h"
 #include "lwip/tcp.h"
-#include "services/runtime/call.h"
 #include "services/net/malformed_frames.h"
 #include "services/net/net_client.h"
 #include "services/net/test_frames.h"
 #include "services/net/test_net.h"
+#include "services/runtime/call.h"
 
 namespace uk::net {
 namespace {

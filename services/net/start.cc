@@ -3,10 +3,10 @@
 #include <cstdarg>
 
 #include "kernel/arch/cpu.h"
-#include "kernel/top/app.h"
+#include "kernel/drivers/virtio/net.h"
 #include "kernel/lib/log.h"
 #include "kernel/lib/panic.h"
-#include "kernel/drivers/virtio/net.h"
+#include "kernel/top/app.h"
 #include "services/net/net_client.h"
 #include "services/net/net_service.h"
 #include "services/runtime/sched_service.h"

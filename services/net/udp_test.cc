@@ -13,13 +13,13 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "services/runtime/call.h"
 #include "services/net/net_client.h"
 #include "services/net/net_service.h"
 #include "services/net/test_frames.h"
 #include "services/net/test_net.h"
 #include "services/net/udp_protocol.h"
 #include "services/net/udp_sockets.h"
+#include "services/runtime/call.h"
 #include "services/runtime/sched_service.h"
 
 namespace uk::net {

@@ -23,10 +23,10 @@
 #include <cstdint>
 
 #include "kernel/arch/trap.h"
+#include "kernel/drivers/sector_device.h"
 #include "kernel/drivers/virtio/pci_transport.h"
 #include "kernel/drivers/virtio/split_queue.h"
 #include "kernel/sched/scheduler.h"
-#include "kernel/drivers/sector_device.h"
 
 namespace uk::virtio {
 

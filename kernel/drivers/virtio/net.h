@@ -10,9 +10,9 @@
 #include <cstdint>
 
 #include "kernel/arch/trap.h"
+#include "kernel/drivers/net_device.h"
 #include "kernel/drivers/virtio/pci_transport.h"
 #include "kernel/drivers/virtio/split_queue.h"
-#include "kernel/drivers/net_device.h"
 
 namespace uk::virtio {
 
