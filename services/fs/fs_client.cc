@@ -1,119 +1,128 @@
 #include "services/fs/fs_client.h"
 
 #include "services/fs/fs_protocol.h"
-#include "services/runtime/call.h"
+#include "services/runtime/request_service.h"
 
 namespace uk::fs {
+namespace {
 
-FsClient::Answer FsClient::Send(FsOp op, uint32_t handle, uint64_t offset, const void* address,
-                                uint64_t length, const void* address2, uint64_t length2,
-                                uint16_t mode) {
-  // Lengths travel as 32 bits: larger requests are refused, not truncated.
-  if (length > UINT32_MAX || length2 > UINT32_MAX) return {Error::kInvalidArgument, 0, 0, {}};
-  FsRequest request{};
-  request.op = op;
-  request.handle = handle;
-  request.offset = offset;
-  request.address = reinterpret_cast<uint64_t>(address);
-  request.length = static_cast<uint32_t>(length);
-  request.address2 = reinterpret_cast<uint64_t>(address2);
-  request.length2 = static_cast<uint32_t>(length2);
-  request.mode = mode;
-  ipc::Message message = ipc::MakeMessage(request, 0, 0);
-  if (svc::Call(server_, message) != svc::SendStatus::kOk) return {Error::kNoService, 0, 0, {}};
-  FsReply reply;
-  if (!ipc::Decode(message, &reply)) return {Error::kNoService, 0, 0, {}};
-  return {static_cast<Error>(reply.error), reply.value, reply.value2, reply.stat};
+// The caller's bytes, lent until the reply. Lengths travel as 32 bits:
+// larger requests are refused (kInvalidArgument), not truncated.
+bool Lend(const void* address, size_t length, Lent* out) {
+  if (length > UINT32_MAX) return false;
+  *out = {reinterpret_cast<uint64_t>(address), static_cast<uint32_t>(length), 0};
+  return true;
+}
+
+Lent LendPath(std::string_view path) {
+  Lent lent;
+  // A path too long for 32 bits is longer than kMaxPath too: lend none, and
+  // the service answers kInvalidPath.
+  if (!Lend(path.data(), path.size(), &lent)) return {};
+  return lent;
+}
+
+template <typename Reply>
+Error ErrorOf(const Reply& reply) {
+  return static_cast<Error>(reply.error);
+}
+
+template <typename T>
+Result<T> ValueOf(const ValueReply& reply) {
+  if (reply.error != 0) return ErrorOf(reply);
+  return static_cast<T>(reply.value);
+}
+
+}  // namespace
+
+template <typename Request>
+typename Request::Reply FsClient::Ask(const Request& request) {
+  typename Request::Reply reply{};
+  if (svc::CallService(server_, request, &reply) != svc::SendStatus::kOk) {
+    reply = {};
+    reply.error = static_cast<int32_t>(Error::kNoService);
+  }
+  return reply;
 }
 
 Result<uint32_t> FsClient::Open(std::string_view path) {
-  const Answer a = Send(FsOp::kOpen, 0, 0, path.data(), path.size());
-  if (a.error != Error::kOk) return a.error;
-  return static_cast<uint32_t>(a.value);
+  return ValueOf<uint32_t>(Ask(OpenRequest{LendPath(path)}));
 }
 
-Error FsClient::Close(uint32_t handle) { return Send(FsOp::kClose, handle, 0, nullptr, 0).error; }
+Error FsClient::Close(uint32_t handle) { return ErrorOf(Ask(CloseRequest{handle})); }
 
 Result<size_t> FsClient::Read(uint32_t handle, uint64_t offset, std::span<uint8_t> out) {
-  const Answer a = Send(FsOp::kRead, handle, offset, out.data(), out.size());
-  if (a.error != Error::kOk) return a.error;
-  return static_cast<size_t>(a.value);
+  ReadRequest request{handle, offset, {}};
+  if (!Lend(out.data(), out.size(), &request.out)) return Error::kInvalidArgument;
+  return ValueOf<size_t>(Ask(request));
 }
 
 Result<Stat> FsClient::StatPath(std::string_view path) {
   Stat stat;
-  const Answer a = Send(FsOp::kStat, 0, 0, path.data(), path.size(), &stat, sizeof(stat));
-  if (a.error != Error::kOk) return a.error;
+  const Error e = ErrorOf(Ask(StatRequest{LendPath(path), reinterpret_cast<uint64_t>(&stat)}));
+  if (e != Error::kOk) return e;
   return stat;
 }
 
 Result<Stat> FsClient::StatHandle(uint32_t handle) {
   Stat stat;
-  const Answer a = Send(FsOp::kFstat, handle, 0, nullptr, 0, &stat, sizeof(stat));
-  if (a.error != Error::kOk) return a.error;
+  const Error e = ErrorOf(Ask(FstatRequest{handle, reinterpret_cast<uint64_t>(&stat)}));
+  if (e != Error::kOk) return e;
   return stat;
 }
 
 Result<bool> FsClient::ReadDir(uint32_t handle, DirCursor* cursor, DirEntry* out) {
-  const Answer a = Send(FsOp::kReadDir, handle, cursor->offset, nullptr, 0, out, sizeof(*out));
-  if (a.error != Error::kOk) return a.error;
-  cursor->offset = a.value;
-  return a.value2 != 0;
+  const ReadDirReply reply =
+      Ask(ReadDirRequest{handle, cursor->offset, reinterpret_cast<uint64_t>(out)});
+  if (reply.error != 0) return ErrorOf(reply);
+  cursor->offset = reply.next_cursor;
+  return reply.produced != 0;
 }
 
 Result<size_t> FsClient::ReadPath(std::string_view path, uint64_t offset,
                                   std::span<uint8_t> out, Stat* stat) {
-  const Answer a = Send(FsOp::kReadPath, 0, offset, path.data(), path.size(), out.data(),
-                        out.size());
-  if (stat != nullptr && (a.error == Error::kOk || a.error == Error::kIsDirectory)) {
-    *stat = Stat{a.stat.inode, static_cast<FileType>(a.stat.type), a.stat.mode, 0, 0, 0,
-                 a.stat.size, a.stat.mtime};
+  ReadPathRequest request{LendPath(path), offset, {}};
+  if (!Lend(out.data(), out.size(), &request.out)) return Error::kInvalidArgument;
+  const ReadPathReply reply = Ask(request);
+  const Error e = ErrorOf(reply);
+  if (stat != nullptr && (e == Error::kOk || e == Error::kIsDirectory)) {
+    *stat = Stat{reply.stat.inode, static_cast<FileType>(reply.stat.type), reply.stat.mode, 0, 0,
+                 0, reply.stat.size, reply.stat.mtime};
   }
-  if (a.error != Error::kOk) return a.error;
-  return static_cast<size_t>(a.value);
+  if (e != Error::kOk) return e;
+  return static_cast<size_t>(reply.bytes);
 }
 
 Result<uint32_t> FsClient::Create(std::string_view path, uint16_t permissions) {
-  const Answer a = Send(FsOp::kCreate, 0, 0, path.data(), path.size(), nullptr, 0, permissions);
-  if (a.error != Error::kOk) return a.error;
-  return static_cast<uint32_t>(a.value);
+  return ValueOf<uint32_t>(Ask(CreateRequest{LendPath(path), permissions}));
 }
 
 Result<size_t> FsClient::Write(uint32_t handle, uint64_t offset, std::span<const uint8_t> data) {
-  const Answer a = Send(FsOp::kWrite, handle, offset, data.data(), data.size());
-  if (a.error != Error::kOk) return a.error;
-  return static_cast<size_t>(a.value);
+  WriteRequest request{handle, offset, {}};
+  if (!Lend(data.data(), data.size(), &request.data)) return Error::kInvalidArgument;
+  return ValueOf<size_t>(Ask(request));
 }
 
 Error FsClient::Truncate(uint32_t handle, uint64_t size) {
-  return Send(FsOp::kTruncate, handle, size, nullptr, 0).error;
+  return ErrorOf(Ask(TruncateRequest{handle, size}));
 }
 
 Result<uint32_t> FsClient::Mkdir(std::string_view path, uint16_t permissions) {
-  const Answer a = Send(FsOp::kMkdir, 0, 0, path.data(), path.size(), nullptr, 0, permissions);
-  if (a.error != Error::kOk) return a.error;
-  return static_cast<uint32_t>(a.value);
+  return ValueOf<uint32_t>(Ask(MkdirRequest{LendPath(path), permissions}));
 }
 
 Result<uint32_t> FsClient::Symlink(std::string_view path, std::string_view target) {
-  const Answer a =
-      Send(FsOp::kSymlink, 0, 0, path.data(), path.size(), target.data(), target.size());
-  if (a.error != Error::kOk) return a.error;
-  return static_cast<uint32_t>(a.value);
+  return ValueOf<uint32_t>(Ask(SymlinkRequest{LendPath(path), LendPath(target)}));
 }
 
-Error FsClient::Unlink(std::string_view path) {
-  return Send(FsOp::kUnlink, 0, 0, path.data(), path.size()).error;
-}
+Error FsClient::Unlink(std::string_view path) { return ErrorOf(Ask(UnlinkRequest{LendPath(path)})); }
 
-Error FsClient::Rmdir(std::string_view path) {
-  return Send(FsOp::kRmdir, 0, 0, path.data(), path.size()).error;
-}
+Error FsClient::Rmdir(std::string_view path) { return ErrorOf(Ask(RmdirRequest{LendPath(path)})); }
 
 Error FsClient::Rename(std::string_view from, std::string_view to) {
-  return Send(FsOp::kRename, 0, 0, from.data(), from.size(), to.data(), to.size()).error;
+  return ErrorOf(Ask(RenameRequest{LendPath(from), LendPath(to)}));
 }
 
-Error FsClient::Sync() { return Send(FsOp::kSync, 0, 0, nullptr, 0).error; }
+Error FsClient::Sync() { return ErrorOf(Ask(SyncRequest{})); }
 
 }  // namespace uk::fs

@@ -47,14 +47,10 @@ class FsClient {
   Error Sync();
 
  private:
-  struct Answer {
-    Error error;
-    uint64_t value;
-    uint64_t value2;
-    FsReplyStat stat;
-  };
-  Answer Send(FsOp op, uint32_t handle, uint64_t offset, const void* address, uint64_t length,
-              const void* address2 = nullptr, uint64_t length2 = 0, uint16_t mode = 0);
+  // Sends `request` and waits for its reply; kNoService (in reply->error)
+  // if the service did not answer it.
+  template <typename Request>
+  typename Request::Reply Ask(const Request& request);
 
   svc::Address server_;
 };

@@ -1,8 +1,9 @@
 #pragma once
 // The filesystem service: one thread on the core that owns the disk, serving
-// FsRequests (fs_protocol.h) from any core through its inbox. It owns the
-// ext2 filesystem object, the block cache under it and the open-file table;
-// no other thread touches them, so none of them needs a lock.
+// the requests of fs_protocol.h from any core through its inbox, one handler
+// per request (Routes()). It owns the ext2 filesystem object, the block
+// cache under it and the open-file table; no other thread touches them, so
+// none of them needs a lock.
 //
 // A disk that does not mount (corrupt, not ext2, unsupported features) does
 // not stop the service: it answers every request with the mount error, so
@@ -14,16 +15,17 @@
 // Portable: host tests run it over an in-memory disk with cores as threads.
 
 #include <cstdint>
+#include <span>
 
-#include "ipc/message.h"
 #include "services/fs/block_device.h"
 #include "services/fs/ext2.h"
 #include "services/fs/fs_protocol.h"
-#include "services/runtime/service.h"
+#include "services/runtime/handle_table.h"
+#include "services/runtime/request_service.h"
 
 namespace uk::fs {
 
-class FsService final : public svc::Service {
+class FsService final : public svc::RequestService<FsService> {
  public:
   static constexpr uint32_t kMaxOpenFiles = 1024;  // a web server opens one per busy connection
 
@@ -36,25 +38,45 @@ class FsService final : public svc::Service {
   Error Mount();
   Ext2& filesystem() { return ext2_; }
 
+  static std::span<const svc::Route<FsService>> Routes();
+  // Non-zero (the mount error) while the disk is not mounted.
+  int32_t Refusal() const { return static_cast<int32_t>(mount_error_); }
+
  private:
   struct OpenFile {
     uint32_t inode = 0;
-    uint16_t generation = 0;  // bumped on close: stale handles are refused
-    bool in_use = false;
   };
 
-  void Handle(uint32_t producer, const ipc::Message& message) override;
-  FsReply Execute(const FsRequest& request);
-  // The open file behind `handle`, or nullptr.
-  OpenFile* Find(uint32_t handle);
+  ValueReply Open(const OpenRequest& request);
+  StatusReply Close(const CloseRequest& request);
+  ValueReply Read(const ReadRequest& request);
+  StatusReply StatPath(const StatRequest& request);
+  StatusReply Fstat(const FstatRequest& request);
+  ReadDirReply ReadDir(const ReadDirRequest& request);
+  ValueReply Create(const CreateRequest& request);
+  ValueReply Write(const WriteRequest& request);
+  StatusReply Truncate(const TruncateRequest& request);
+  ValueReply Mkdir(const MkdirRequest& request);
+  StatusReply Unlink(const UnlinkRequest& request);
+  StatusReply Rmdir(const RmdirRequest& request);
+  StatusReply Rename(const RenameRequest& request);
+  ValueReply Symlink(const SymlinkRequest& request);
+  StatusReply Sync(const SyncRequest& request);
+  ReadPathReply ReadPath(const ReadPathRequest& request);
+
+  // The inode of the open file `handle`, read from the disk, into *inode.
+  Error ReadOpenInode(uint32_t handle, Inode* inode);
   Result<uint32_t> OpenInode(uint32_t inode);
+  // Flushes a change to the disk: `error` if the change failed, else the
+  // flush's result.
+  Error Flushed(Error error);
   void UpdateClock();
 
   BlockDevice& device_;
   const uint32_t unix_time_at_boot_;
   Error mount_error_ = Error::kNotMounted;
   Ext2 ext2_;
-  OpenFile files_[kMaxOpenFiles];
+  svc::HandleTable<OpenFile, kMaxOpenFiles> files_;
 };
 
 }  // namespace uk::fs

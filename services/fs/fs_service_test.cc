@@ -16,6 +16,7 @@
 #include "services/fs/test_image.h"
 #include "services/runtime/call.h"
 #include "services/runtime/host_machine.h"
+#include "services/runtime/request_service.h"
 
 namespace uk::fs {
 namespace {
@@ -138,14 +139,14 @@ TEST(FsServiceTest, ErrorsAreCodesAndHandlesAreChecked) {
     EXPECT_EQ(client.Close(handles.back()), Error::kOk);
     EXPECT_TRUE(client.Open("/hello.txt").ok());
 
-    // A request of an unknown op is refused, and the service goes on.
-    FsRequest bad{};
-    bad.op = static_cast<FsOp>(999);
-    ipc::Message message = ipc::MakeMessage(bad, 0, 0);
+    // A request of a kind the service does not serve is rejected, and the
+    // service goes on.
+    ipc::Message message = ipc::MakeMessage(OpenRequest{}, 0, 0);
+    message.header.kind = svc::Kind(kFs, 0x1f);
     ASSERT_EQ(svc::Call(client.server(), message), svc::SendStatus::kOk);
-    FsReply reply;
-    ASSERT_TRUE(ipc::Decode(message, &reply));
-    EXPECT_EQ(static_cast<Error>(reply.error), Error::kInvalidArgument);
+    svc::RejectedBody rejected;
+    ASSERT_TRUE(ipc::Decode(message, &rejected));
+    EXPECT_EQ(rejected.kind, static_cast<uint16_t>(svc::Kind(kFs, 0x1f)));
     EXPECT_TRUE(client.StatPath("/").ok());
   });
 }

@@ -20,6 +20,8 @@
 // answer later with svc::Reply, as the net service does for a blocking
 // recv). The base decodes, dispatches, replies when the sender asked for a
 // reply, and answers a kind it does not know with RejectedBody, counted.
+// A service may also define `int32_t Refusal()`: non-zero answers every
+// request with that error (its reply's `error` field) without a handler.
 //
 // The caller's side is CallService (call.h's Call with typed bodies).
 
@@ -76,6 +78,17 @@ void Run(typename Handler<decltype(H)>::Service& service, const ipc::Message& me
   Req request;
   ipc::Decode(message, &request);  // the route matched its kind
   typename Req::Reply reply{};
+  // A service that cannot serve anything now (the fs service over a disk
+  // that did not mount) says why in Refusal(); every request gets it.
+  if constexpr (requires { service.Refusal(); }) {
+    if (const auto refusal = service.Refusal(); refusal != 0) {
+      reply.error = refusal;
+      if (message.header.flags & ipc::kFlagWantsReply) {
+        Reply(message, ipc::MakeMessage(reply, 0, 0));
+      }
+      return;
+    }
+  }
   if constexpr (Handler<decltype(H)>::kMayDefer) {
     if (!(service.*H)(request, message, &reply)) return;
   } else {
