@@ -87,7 +87,7 @@ COUNTER_LINE = re.compile(
     r"^cpu(?P<core>\d+): .*\| halts (?P<halts>\d+) \(aborted (?P<aborted>\d+)\) "
     r"poll-hits (?P<poll_hits>\d+) .*\| irq wake (?P<wake_irqs>\d+) timer (?P<timer_irqs>\d+) "
     r"\| timer writes (?P<timer_writes>\d+) \| wakeups sent (?P<wakeups_sent>\d+) "
-    r"suppressed (?P<suppressed>\d+) \| msgs out (?P<msgs_out>\d+) ring-full \d+ "
+    r"suppressed (?P<suppressed>\d+) \| msgs out (?P<msgs_out>\d+) ring-full \d+ (?:publishes \d+ )?"
     r"\| switches (?P<switches>\d+)")
 # The counters reported per transaction, in table order, and their headings.
 COUNTERS = ("halts", "wake_irqs", "wakeups_sent", "timer_irqs", "timer_writes", "poll_hits")

@@ -256,6 +256,7 @@ void Scheduler::Run() {
     // Before looking for work: an interrupt from here on is seen by this
     // pass or by the idle re-check (ipc/handshake_model_test.cc proves it).
     interrupt_pending_.store(false, std::memory_order_relaxed);
+    if (loop_work_ != nullptr) loop_work_->Poll();
     WakeDueSleepers();
     WakeReadyWaiters();
     if (Thread* t = run_queue_.PopFront()) {
@@ -303,6 +304,7 @@ void Scheduler::WakeReadyWaiters() {
 bool Scheduler::HasWork() {
   if (!run_queue_.empty()) return true;
   if (interrupt_pending_.load(std::memory_order_relaxed)) return true;
+  if (loop_work_ != nullptr && loop_work_->Ready()) return true;
   if (!sleepers_.empty() && sleepers_.NextDeadline() <= platform_.NowNs()) return true;
   for (Thread* t = waiters_.front(); t != nullptr; t = t->next) {
     if (t->waiting_on->Ready()) return true;

@@ -5,6 +5,7 @@
 // core's threads and decides, from queue and ring state alone, what the core
 // does next:
 //
+//   0. the loop's own work (LoopWork: replies unpark their callers);
 //   1. threads whose deadline passed become runnable (sleep queue);
 //   2. threads parked on a WaitSource (an inbound ring, a device queue) whose
 //      source is ready become runnable;
@@ -52,6 +53,20 @@ class WaitSource {
   ~WaitSource() = default;
 };
 
+// Work the loop does itself, without a thread: the message runtime's reply
+// rings (a reply unparks its caller straight from the loop) and its staged
+// sends (published once per turn). Poll() runs at the start of every pass of
+// the loop, so after every thread run and before the core looks for work;
+// Ready() is part of the idle re-check. Neither may block.
+class LoopWork {
+ public:
+  virtual bool Ready() = 0;
+  virtual void Poll() = 0;
+
+ protected:
+  ~LoopWork() = default;
+};
+
 // The per-core hardware seam. Kernel: TSC, LAPIC timer, `sti; hlt`, IPIs
 // (KernelPlatform in kernel/top/per_core.cc). Host tests: a fake clock.
 class Platform {
@@ -88,6 +103,7 @@ struct CoreCounters {
   ipc::StatCounter timer_interrupts;  // one-shot deadlines that fired
   ipc::StatCounter timer_writes;      // timer programming (arm or disarm): a VM exit each under KVM
   ipc::StatCounter messages_out;      // messages this core put in rings
+  ipc::StatCounter publishes;         // ring tail stores that made them visible (batches)
   ipc::StatCounter ring_full;         // sends that found the ring full
   ipc::WakerCounters waker;           // wakeups sent / suppressed (as producer)
   ipc::SleeperCounters sleeper;       // halts announced / aborted / slept
@@ -149,6 +165,9 @@ class Scheduler {
   Thread* FindJoinable(uint64_t id) const;
 
   // ---- Configuration and signals ----
+  // The loop's own work (one per core: the message runtime's), set on this
+  // core before it runs threads that depend on it.
+  void SetLoopWork(LoopWork* work) { loop_work_ = work; }
   void SetIdlePolicy(IdlePolicy policy) { policy_ = policy; }
   IdlePolicy idle_policy() const { return policy_; }
   // A consumer on this core could not keep up (see PlanIdle).
@@ -195,6 +214,7 @@ class Scheduler {
   // Host tests only; -1 = run forever. Atomic: set from another thread.
   std::atomic<int64_t> stop_at_threads_{-1};
 
+  LoopWork* loop_work_ = nullptr;
   uintptr_t loop_rsp_ = 0;
   Thread* current_ = nullptr;
   Thread* exited_ = nullptr;  // set by Exit, reaped by the loop

@@ -233,7 +233,7 @@ size_t FormatCoreCounters(uint32_t core, char* out, size_t size) {
                 "cpu%u: busy %lu.%lu%% poll %lu.%lu%% halt %lu.%lu%% | halts %lu (aborted %lu) "
                 "poll-hits %lu window %lu us (%s)%s | irq wake %lu timer %lu | timer writes %lu | "
                 "wakeups sent %lu "
-                "suppressed %lu | msgs out %lu ring-full %lu | switches %lu",
+                "suppressed %lu | msgs out %lu ring-full %lu publishes %lu | switches %lu",
                 core, Percent10(busy, total) / 10, Percent10(busy, total) % 10,
                 Percent10(poll, total) / 10, Percent10(poll, total) % 10,
                 Percent10(halt, total) / 10, Percent10(halt, total) % 10, c.sleeper.sleeps.Get(),
@@ -242,6 +242,7 @@ size_t FormatCoreCounters(uint32_t core, char* out, size_t size) {
                 c.wake_interrupts.Get(), c.timer_interrupts.Get(), c.timer_writes.Get(),
                 c.waker.wakeups_sent.Get(),
                 c.waker.wakeups_suppressed.Get(), c.messages_out.Get(), c.ring_full.Get(),
+                c.publishes.Get(),
                 c.context_switches.Get());
 }
 

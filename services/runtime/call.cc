@@ -1,5 +1,7 @@
 #include "services/runtime/call.h"
 
+#include <atomic>
+
 #include "kernel/sched/scheduler.h"
 
 namespace uk::svc {
@@ -22,8 +24,31 @@ struct QueuedReply {
   QueuedReply* next;
 };
 
-// Per core, touched only by that core's threads.
+// What the loop does for the runtime on each core: publish what a service's
+// turn staged (if the thread blocked before its turn ended), and hand
+// replies to their parked callers.
+class LoopWork final : public sched::LoopWork {
+ public:
+  LoopWork(Inbox& replies, ipc::StatCounter& drained) : replies_(replies), drained_(drained) {}
+  bool Ready() override { return !replies_.AllEmpty(); }
+  void Poll() override {
+    PublishStaged();
+    drained_ += replies_.Drain(
+        [](uint32_t, const ipc::Message& reply) { DeliverReply(reply); }, kReplyBudget);
+  }
+
+ private:
+  static constexpr uint32_t kReplyBudget = 64;  // per pass; Ready() brings the loop back
+  Inbox& replies_;
+  ipc::StatCounter& drained_;
+};
+
+// Per core, touched only by that core's threads (and its loop), except
+// `replies`, which producers on other cores read to find the rings.
 struct alignas(ipc::kFalseSharingRange) CoreCalls {
+  std::atomic<Inbox*> replies{nullptr};  // one ring per producer core
+  LoopWork* loop_work = nullptr;
+  ipc::StatCounter replies_drained;
   PendingCall* pending = nullptr;
   uint64_t next_request_id = 1;
   ipc::StatCounter stale_replies;
@@ -45,7 +70,27 @@ void Unlink(CoreCalls& calls, PendingCall* call) {
   }
 }
 
+// Replies go into the caller core's reply rings, where its loop finds them.
+SendStatus TrySendReply(Address to, const ipc::Message& reply) {
+  if (to.service != kSchedServiceId) return TrySend(to, reply);  // a service's own endpoint
+  if (to.core >= sched::kMaxCores) return SendStatus::kNoService;
+  Inbox* replies = core_calls[to.core].replies.load(std::memory_order_acquire);
+  if (replies == nullptr) return SendStatus::kNoService;
+  return TryPushInto(*replies, to.core, reply);
+}
+
 }  // namespace
+
+void StartCallsOnThisCore() {
+  // Once per core in the kernel; host tests start a fresh machine (new
+  // schedulers) per test, and each needs its loop work and empty rings.
+  CoreCalls& calls = core_calls[Scheduler::Current().core()];
+  auto* replies = new Inbox(Scheduler::CoreCount());
+  calls.loop_work = new LoopWork(*replies, calls.replies_drained);
+  Scheduler::Current().SetLoopWork(calls.loop_work);
+  // Release: the rings are built before a producer can find them.
+  calls.replies.store(replies, std::memory_order_release);
+}
 
 SendStatus Call(Address to, ipc::Message& message, uint64_t timeout_ns) {
   Scheduler& sched = Scheduler::Current();
@@ -82,7 +127,7 @@ constexpr uint64_t kMaxOutboxBackoffNs = 1'000'000;
 // the outbox is empty (true).
 bool SendQueued(CoreCalls& calls) {
   while (QueuedReply* head = calls.outbox_head) {
-    if (TrySend(head->to, head->message) == SendStatus::kWouldBlock) return false;
+    if (TrySendReply(head->to, head->message) == SendStatus::kWouldBlock) return false;
     // Sent, or nobody there any more: dropped.
     calls.outbox_head = head->next;
     if (calls.outbox_head == nullptr) calls.outbox_tail = nullptr;
@@ -114,9 +159,10 @@ SendStatus Reply(const ipc::Message& request, ipc::Message reply) {
   // the rings take now, in order.
   if (calls.outbox_head != nullptr && !calls.outbox_thread_running) (void)SendQueued(calls);
   if (calls.outbox_head == nullptr) {  // otherwise queue behind: replies keep their order
-    const SendStatus status = TrySend(to, reply);
+    const SendStatus status = TrySendReply(to, reply);
     if (status != SendStatus::kWouldBlock) return status;
-  } else if (Lookup(to) == nullptr) {
+  } else if (to.core >= sched::kMaxCores ||
+             core_calls[to.core].replies.load(std::memory_order_acquire) == nullptr) {
     return SendStatus::kNoService;
   }
   auto* queued = new QueuedReply{to, reply, nullptr};
@@ -158,5 +204,12 @@ bool DeliverReply(const ipc::Message& reply) {
 }
 
 uint64_t StaleReplies(uint32_t core) { return core_calls[core].stale_replies.Get(); }
+
+Inbox* ReplyRings(uint32_t core) {
+  return core < sched::kMaxCores ? core_calls[core].replies.load(std::memory_order_acquire)
+                                 : nullptr;
+}
+
+uint64_t RepliesDrained(uint32_t core) { return core_calls[core].replies_drained.Get(); }
 
 }  // namespace uk::svc

@@ -1,13 +1,15 @@
 #pragma once
 // Request/reply over rings.
 //
-// Call() sends a request whose `source` is the calling core's sched service
-// and whose request_id is fresh for that core, then parks the calling
-// thread. The callee answers with Reply(), a new message to that address.
-// The caller core's sched service hands it to DeliverReply(), which finds
-// the parked call by id, copies the reply into the caller's message and
-// unparks it. A reply nobody waits for any more (the call timed out) is
-// counted and dropped.
+// Call() sends a request whose `source` names the calling core (its reply
+// endpoint) and whose request_id is fresh for that core, then parks the
+// calling thread. The callee answers with Reply(), a new message into the
+// caller core's reply rings (one per producer core). The caller core's
+// scheduler loop drains them itself (sched::LoopWork) and hands each reply
+// to DeliverReply(), which finds the parked call by id, copies the reply
+// into the caller's message and makes the caller runnable: one thread run
+// per reply, the caller's. A reply nobody waits for any more (the call
+// timed out) is counted and dropped.
 //
 // The pending calls of a core live on their callers' stacks, in a list only
 // that core touches.
@@ -45,11 +47,21 @@ uint64_t QueuedReplies(uint32_t core);
 // replies stayed queued and the next Reply on the core sent or retried them.
 uint64_t OutboxSpawnFailures(uint32_t core);
 
-// For the sched service: completes the pending call `reply` answers.
+// On each core, before it serves calls (the kernel's runtime hook, host
+// tests' Machine): builds the core's reply rings and gives its loop the
+// work of draining them.
+void StartCallsOnThisCore();
+
+// From the loop: completes the pending call `reply` answers.
 // Returns false for a stale or unknown reply.
 bool DeliverReply(const ipc::Message& reply);
 
 // Replies that arrived after their call gave up, on this core.
 uint64_t StaleReplies(uint32_t core);
+
+// For the counters: `core`'s reply rings (nullptr before it started), and
+// the replies its loop drained from them.
+Inbox* ReplyRings(uint32_t core);
+uint64_t RepliesDrained(uint32_t core);
 
 }  // namespace uk::svc

@@ -2,6 +2,7 @@
 
 #include "kernel/lib/format.h"
 #include "kernel/top/runtime_hooks.h"
+#include "services/runtime/call.h"
 #include "services/runtime/sched_service.h"
 #include "services/runtime/service.h"
 
@@ -9,21 +10,34 @@ namespace uk {
 
 void StartRuntimeOnThisCore() { svc::StartSchedService(); }
 
+namespace {
+
+// "cpu1   net: handled 10; from cpu0 5 (high-water 1)": what a consumer on
+// `core` drained, by producer core.
+void EmitConsumerLine(uint32_t core, const char* name, uint64_t handled, svc::Inbox& inbox,
+                      LineSink sink, void* context) {
+  char line[kCounterLineSize];
+  size_t n = Format(line, sizeof(line), "cpu%u   %s: handled %lu;", core, name, handled);
+  for (uint32_t p = 0; p < inbox.producers() && n < sizeof(line); ++p) {
+    const ipc::RingStats& ring = inbox.stats(p);
+    if (ring.messages.Get() == 0) continue;
+    n += Format(line + n, sizeof(line) - n, " from cpu%u %lu (high-water %lu)", p,
+                ring.messages.Get(), ring.high_water.Get());
+  }
+  sink(context, line, n < sizeof(line) ? n : sizeof(line) - 1);
+}
+
+}  // namespace
+
 void ForEachRuntimeCoreLine(uint32_t core, LineSink sink, void* context) {
   for (uint16_t id = 0; id < svc::kMaxServicesPerCore; ++id) {
     svc::Service* service = svc::Lookup({static_cast<uint16_t>(core), id});
     if (service == nullptr) continue;
-    char line[kCounterLineSize];
-    size_t n = Format(line, sizeof(line), "cpu%u   %s: handled %lu;", core, service->name(),
-                      service->handled());
-    svc::Inbox& inbox = service->inbox();
-    for (uint32_t p = 0; p < inbox.producers() && n < sizeof(line); ++p) {
-      const ipc::RingStats& ring = inbox.stats(p);
-      if (ring.messages.Get() == 0) continue;
-      n += Format(line + n, sizeof(line) - n, " from cpu%u %lu (high-water %lu)", p,
-                  ring.messages.Get(), ring.high_water.Get());
-    }
-    sink(context, line, n < sizeof(line) ? n : sizeof(line) - 1);
+    EmitConsumerLine(core, service->name(), service->handled(), service->inbox(), sink, context);
+  }
+  // The reply rings the core's loop drains (call.h).
+  if (svc::Inbox* replies = svc::ReplyRings(core)) {
+    EmitConsumerLine(core, "replies", svc::RepliesDrained(core), *replies, sink, context);
   }
 }
 

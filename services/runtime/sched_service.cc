@@ -75,7 +75,10 @@ void SchedService::Handle(uint32_t, const ipc::Message& m) {
   }
 }
 
-void StartSchedService() { (new SchedService)->Start(); }
+void StartSchedService() {
+  StartCallsOnThisCore();
+  (new SchedService)->Start();
+}
 
 namespace {
 

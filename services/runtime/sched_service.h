@@ -9,8 +9,8 @@
 //   kSetIdlePolicy   PolicyBody      StatusBody
 //   kPing            PingBody        PongBody (liveness, and ringbench)
 //
-// It also receives every reply addressed to a thread of its core and hands
-// it over (call.h). Unknown kinds are answered with StatusBody{-1} if the
+// Replies do not pass through it: the core's loop drains them (call.h).
+// Unknown kinds are answered with StatusBody{-1} if the
 // sender wants a reply, and counted.
 
 #include <cstdint>
@@ -63,7 +63,8 @@ class SchedService final : public Service {
   ipc::StatCounter pings_;
 };
 
-// Starts this core's sched service (once per core, at boot).
+// Starts this core's part of the runtime (once per core, at boot): its reply
+// rings (call.h), then its sched service.
 void StartSchedService();
 
 // ---- Client side: any thread, any core ----

@@ -15,6 +15,20 @@ std::atomic<Service*> services[sched::kMaxCores][kMaxServicesPerCore];
 // Relaxed: a statistic for tests and reports.
 std::atomic<uint32_t> service_count[sched::kMaxCores];
 
+// The rings a service's turn staged messages into, per core (touched by
+// that core only). `thread` is the service thread whose turn it is: sends
+// from any other thread of the core publish at once.
+constexpr uint32_t kMaxStagedRings = 16;
+struct alignas(ipc::kFalseSharingRange) Staging {
+  const sched::Thread* thread = nullptr;
+  uint32_t count = 0;
+  struct Entry {
+    Inbox::Ring* ring;
+    uint32_t core;
+  } entries[kMaxStagedRings];
+};
+Staging staging[sched::kMaxCores];
+
 constexpr uint64_t kFirstBackoffNs = 1'000;
 constexpr uint64_t kMaxBackoffNs = 1'000'000;
 
@@ -37,8 +51,10 @@ void Service::Start() {
 void Service::Main(void* self) {
   auto& service = *static_cast<Service*>(self);
   Scheduler& sched = Scheduler::Current();
+  Staging& staged = staging[sched.core()];
   for (;;) {
     sched.WaitFor(service);
+    staged.thread = sched.current();
     const uint32_t n = service.inbox_.Drain(
         [&service](uint32_t producer, const ipc::Message& m) {
           ++service.handled_;  // before Handle: a reply never overtakes the count
@@ -46,6 +62,8 @@ void Service::Main(void* self) {
         },
         kDrainBudget);
     service.Poll();
+    staged.thread = nullptr;
+    PublishStaged();
     if (n == kDrainBudget && !service.inbox_.AllEmpty()) {
       // More was waiting than one turn may take: a load signal for the
       // core's idle policy, and a turn for the other threads.
@@ -77,18 +95,59 @@ const char* SendStatusName(SendStatus status) {
   return "?";
 }
 
-SendStatus TrySend(Address to, const ipc::Message& message) {
-  Service* target = Lookup(to);
-  if (target == nullptr) return SendStatus::kNoService;
+SendStatus TryPushInto(Inbox& inbox, uint32_t core, const ipc::Message& message) {
   Scheduler& here = Scheduler::Current();
   sched::CoreCounters& counters = here.counters();
-  if (!target->inbox().Inbound(here.core()).TryPush(message)) {
+  Inbox::Ring& ring = inbox.Inbound(here.core());
+  Staging& staged = staging[here.core()];
+  if (staged.thread == nullptr || staged.thread != here.current()) {
+    if (!ring.TryPush(message)) {
+      ++counters.ring_full;
+      return SendStatus::kWouldBlock;
+    }
+    ++counters.messages_out;
+    ++counters.publishes;
+    here.WakeIfHalted(Scheduler::ForCore(core));
+    return SendStatus::kOk;
+  }
+  if (!ring.TryStage(message)) {
     ++counters.ring_full;
     return SendStatus::kWouldBlock;
   }
   ++counters.messages_out;
-  here.WakeIfHalted(Scheduler::ForCore(to.core));
+  for (uint32_t i = 0; i < staged.count; ++i) {
+    if (staged.entries[i].ring == &ring) return SendStatus::kOk;
+  }
+  if (staged.count < kMaxStagedRings) {
+    staged.entries[staged.count++] = {&ring, core};
+  } else {  // more rings than the table holds this turn: this one goes now
+    ring.Publish();
+    ++counters.publishes;
+    here.WakeIfHalted(Scheduler::ForCore(core));
+  }
   return SendStatus::kOk;
+}
+
+void PublishStaged() {
+  Scheduler& here = Scheduler::Current();
+  Staging& staged = staging[here.core()];
+  for (uint32_t i = 0; i < staged.count; ++i) {
+    staged.entries[i].ring->Publish();
+    ++here.counters().publishes;
+  }
+  // After every publish: each consumer core is woken (if halted) once.
+  for (uint32_t i = 0; i < staged.count; ++i) {
+    bool seen = false;
+    for (uint32_t j = 0; j < i && !seen; ++j) seen = staged.entries[j].core == staged.entries[i].core;
+    if (!seen) here.WakeIfHalted(Scheduler::ForCore(staged.entries[i].core));
+  }
+  staged.count = 0;
+}
+
+SendStatus TrySend(Address to, const ipc::Message& message) {
+  Service* target = Lookup(to);
+  if (target == nullptr) return SendStatus::kNoService;
+  return TryPushInto(target->inbox(), to.core, message);
 }
 
 SendStatus Send(Address to, const ipc::Message& message) {

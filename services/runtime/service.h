@@ -17,8 +17,15 @@
 //      IPI only if C announced a halt (ipc/wake.h);
 //   3. C's scheduler loop (or its halt re-check) sees the ring non-empty and
 //      makes S's thread runnable; S drains and handles.
-// A reply is a new message to the caller's core's sched service (id 0),
-// which hands it to the parked caller by request id (sched_service.h).
+// A reply is a new message to the caller's core, into that core's reply
+// rings, which its scheduler loop drains itself: the loop hands each reply
+// to the parked caller by request id and makes it runnable (call.h), with
+// no service thread in between.
+//
+// Batching: messages a service sends while handling its inbox are staged and
+// published once per ring at the end of its turn (TryPushInto below), so a
+// turn that answers 10 requests from one core makes one store to that ring's
+// tail and at most one wake IPI.
 //
 // Rings are not shared between threads of one core in time: threads are
 // cooperative and a send never yields halfway. Interrupt handlers must not
@@ -117,4 +124,16 @@ SendStatus TrySend(Address to, const ipc::Message& message);
 // Blocks while the ring is full: the thread sleeps with a growing backoff
 // (1 us to 1 ms) and retries, so a stuck consumer costs no CPU.
 SendStatus Send(Address to, const ipc::Message& message);
+
+// ---- The runtime's own plumbing (call.cc, the loop) ----
+
+// Puts `message` into this core's ring of `inbox`, which core `core`
+// consumes, and counts it. During a service's turn the message is only
+// staged: written, not yet visible. PublishStaged makes every staged ring
+// visible with one store each and wakes each consumer core at most once; it
+// runs at the end of the turn and whenever the thread returns to the
+// scheduler loop (so a handler that blocks publishes first). Outside a
+// service's turn the message is published at once. kWouldBlock if full.
+SendStatus TryPushInto(Inbox& inbox, uint32_t core, const ipc::Message& message);
+void PublishStaged();
 }  // namespace uk::svc
