@@ -86,9 +86,7 @@ int AppMain() {
     Print("webserver: the disk does not mount (%s); serving the built-in site instead\n",
           fs::ErrorName(fs.mount));
   }
-  const uint64_t rtc = ReadRtcUnixSeconds();
-  const uint64_t uptime = web::NowMs() / 1000;
-  config.unix_time_at_boot = rtc > uptime ? rtc - uptime : 0;
+  config.unix_time_at_boot = UnixTimeAtBoot();
   config.net = net.address;
   config.has_site = fs.has_disk && fs.mount == fs::Error::kOk;
   config.fs = fs.address;

@@ -1,6 +1,7 @@
 #include "kernel/drivers/rtc.h"
 
 #include "kernel/arch/cpu.h"
+#include "kernel/arch/tsc.h"
 
 namespace uk {
 namespace {
@@ -68,6 +69,12 @@ uint64_t ReadRtcUnixSeconds() {
   }
   const int64_t days = DaysFromCivil(2000 + a.year, a.month, a.day);  // years 2000..2099
   return static_cast<uint64_t>(days * 86400 + a.hour * 3600 + a.minute * 60 + a.second);
+}
+
+uint64_t UnixTimeAtBoot() {
+  const uint64_t now = ReadRtcUnixSeconds();
+  const uint64_t uptime = arch::NanosecondsSinceBoot() / 1'000'000'000;
+  return now > uptime ? now - uptime : 0;
 }
 
 }  // namespace uk

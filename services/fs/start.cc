@@ -48,9 +48,7 @@ void StartOnThisCore(void* out) {
     return;
   }
   auto* cache = new BlockCache(*disk, arch::PhysToVirt<uint8_t>(phys), pages);
-  const uint64_t now = ReadRtcUnixSeconds();
-  const uint64_t uptime = sched::Scheduler::Current().NowNs() / 1000000000;
-  auto* service = new FsService(*cache, now > uptime ? static_cast<uint32_t>(now - uptime) : 0);
+  auto* service = new FsService(*cache, static_cast<uint32_t>(UnixTimeAtBoot()));
   result->mount = service->Mount();
   result->disk_bytes = disk->SectorCount() * kSectorSize;
   if (result->mount == Error::kOk) {
