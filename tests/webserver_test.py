@@ -559,7 +559,8 @@ class BuiltInSiteTest(unittest.TestCase):
         r"sockets (\d+) open")
     WEBSERVER = re.compile(
         r"webserver: (\d+) connections open, (\d+) served, (\d+) refused busy, "
-        r"(\d+) refused memory, (\d+) evicted")
+        r"(\d+) refused memory, (\d+) evicted, \d+ refused per client \| per request: "
+        r"\d+\.\d\d ring messages, \d+\.\d\d publishes")
 
     def check_memory_lines(self, text):
         m = self.MEMORY.search(text)

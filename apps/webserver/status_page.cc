@@ -3,17 +3,43 @@
 #include "kernel/lib/format.h"
 #include "kernel/sched/scheduler.h"
 #include "kernel/top/per_core.h"
-#include "services/runtime/service.h"
+#include "kernel/top/runtime_hooks.h"
 
 namespace uk::web {
 
+namespace {
+
+// Hundredths of `total` per request served, since boot.
+uint64_t PerRequest100(uint64_t total, uint64_t served) {
+  return served == 0 ? 0 : total * 100 / served;
+}
+
+// What every core put in rings, and the stores that published them, since
+// boot (boot-time messages included: a few dozen).
+void RingTotals(uint64_t* messages, uint64_t* publishes) {
+  *messages = *publishes = 0;
+  for (uint32_t core = 0; core < sched::Scheduler::CoreCount(); ++core) {
+    const sched::CoreCounters& c = sched::Scheduler::ForCore(core).counters();
+    *messages += c.messages_out.Get();
+    *publishes += c.publishes.Get();
+  }
+}
+
+}  // namespace
+
 size_t FormatServerStats(void* server_arg, char* out, size_t size) {
   const Server& server = *static_cast<const Server*>(server_arg);
+  uint64_t messages, publishes;
+  RingTotals(&messages, &publishes);
+  const uint64_t per_message = PerRequest100(messages, server.served());
+  const uint64_t per_publish = PerRequest100(publishes, server.served());
   return Format(out, size,
                 "webserver: %u connections open, %lu served, %lu refused busy, %lu refused "
-                "memory, %lu evicted, %lu refused per client",
+                "memory, %lu evicted, %lu refused per client | per request: %lu.%02lu ring "
+                "messages, %lu.%02lu publishes",
                 server.open_connections(), server.served(), server.refused_busy(),
-                server.refused_memory(), server.evicted_idle(), server.refused_per_client());
+                server.refused_memory(), server.evicted_idle(), server.refused_per_client(),
+                per_message / 100, per_message % 100, per_publish / 100, per_publish % 100);
 }
 
 size_t RenderStatusPage(Server& server, char* out, size_t size) {
@@ -42,15 +68,15 @@ size_t RenderStatusPage(Server& server, char* out, size_t size) {
       config.has_site ? "a disk" : "none attached: this built-in page (run with --site=DIR)");
   add("<h2>Per-core counters</h2>\n<pre>");
   for (uint32_t core = 0; core < sched::Scheduler::CoreCount(); ++core) {
-    char line[400];
+    char line[kCounterLineSize];
     FormatCoreCounters(core, line, sizeof(line));
     add("%s\n", line);
-    for (uint16_t id = 0; id < svc::kMaxServicesPerCore; ++id) {
-      const svc::Service* service = svc::Lookup({static_cast<uint16_t>(core), id});
-      if (service != nullptr) {
-        add("cpu%u   %s: handled %lu\n", core, service->name(), service->handled());
-      }
-    }
+    ForEachRuntimeCoreLine(
+        core,
+        [](void* add_line, const char* text, size_t length) {
+          (*static_cast<decltype(add)*>(add_line))("%.*s\n", static_cast<int>(length), text);
+        },
+        const_cast<void*>(static_cast<const void*>(&add)));
   }
   add("</pre>\n<h2>Memory</h2>\n<pre>");
   if (n < size) n += FormatStatsLines(out + n, size - n);
