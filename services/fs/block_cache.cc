@@ -88,14 +88,48 @@ bool BlockCache::Flush() {
 
 void BlockCache::DropClean() {
   for (uint32_t slot = 0; slot < slot_count_; ++slot) {
-    if (slots_[slot].page != kEmpty && !slots_[slot].dirty) Remove(slot);
+    if (slots_[slot].page != kEmpty && !slots_[slot].dirty && pins_[slot] == 0) Remove(slot);
   }
 }
 
-bool BlockCache::IsRetired(const void* data) const {
+uint32_t BlockCache::SlotOf(const void* data) const {
   const auto* byte = static_cast<const uint8_t*>(data);
-  if (byte < pages_ || byte >= Data(slot_count_)) return false;
-  return slots_[(byte - pages_) / kPageSize].retired;
+  if (byte < pages_ || byte >= Data(slot_count_)) return kNone;
+  return static_cast<uint32_t>((byte - pages_) / kPageSize);
+}
+
+bool BlockCache::IsRetired(const void* data) const {
+  const uint32_t slot = SlotOf(data);
+  return slot != kNone && slots_[slot].retired;
+}
+
+Result<const uint8_t*> BlockCache::Pin(uint64_t offset) {
+  if (!ok() || offset >= size_bytes_) return Error::kIo;
+  const uint64_t page = offset / kPageSize;
+  // Refused before reading: a page not yet cached holds no pin.
+  const uint32_t cached = Find(page);
+  if ((cached == kNone || pins_[cached] == 0) && pinned_pages_ >= MaxPinnedPages()) {
+    ++stats_.pin_refusals;
+    return Error::kCacheBusy;
+  }
+  const uint32_t slot = Get(page, Fill::kRead);
+  if (slot == kNone) return Error::kIo;
+  if (pins_[slot]++ == 0) ++pinned_pages_;
+  ++stats_.pins;
+  return Data(slot) + offset % kPageSize;
+}
+
+bool BlockCache::Unpin(const void* data) {
+  const uint32_t slot = SlotOf(data);
+  if (slot == kNone || pins_[slot] == 0) {
+    ++stats_.bad_unpins;
+    return false;
+  }
+  // Unpinned, the slot is evictable again where it stands in the LRU list; a
+  // retired one stays off every list.
+  if (--pins_[slot] == 0) --pinned_pages_;
+  ++stats_.unpins;
+  return true;
 }
 
 uint32_t BlockCache::Get(uint64_t page, Fill fill) {
@@ -113,7 +147,12 @@ uint32_t BlockCache::Get(uint64_t page, Fill fill) {
   const bool sequential = page == next_sequential_;
   window_ = sequential ? std::clamp<uint32_t>(window_ * 2, 4, kMaxReadahead) : 1;
   const uint64_t page_count = (sector_count_ + kSectorsPerPage - 1) / kSectorsPerPage;
-  const uint32_t limit = std::min<uint32_t>(window_, device_.MaxSegments());
+  // Each page of the window takes a slot that is neither pinned nor retired,
+  // and the window's own pages must not be claimed back for its later pages:
+  // so at most as many pages as there are such slots.
+  const uint64_t evictable = uint64_t{slot_count_} - pinned_pages_ - stats_.retired_pages;
+  const uint32_t limit = static_cast<uint32_t>(std::max<uint64_t>(
+      1, std::min<uint64_t>({window_, device_.MaxSegments(), evictable})));
   uint32_t count = 1;
   while (count < limit && page + count < page_count && Find(page + count) == kNone) ++count;
 
@@ -150,8 +189,11 @@ uint32_t BlockCache::Find(uint64_t page) const {
 
 uint32_t BlockCache::Claim(uint64_t page) {
   if (free_head_ == kNone) {
-    const uint32_t victim = lru_tail_;
-    if (victim == kNone) return kNone;  // every slot retired (a device that timed out)
+    // The least recently used slot nobody has pinned. At most
+    // MaxPinnedPages slots are passed over.
+    uint32_t victim = lru_tail_;
+    while (victim != kNone && pins_[victim] != 0) victim = slots_[victim].lru_prev;
+    if (victim == kNone) return kNone;  // every slot pinned or retired
     if (slots_[victim].dirty && !WriteBack(&victim, 1)) return kNone;
     Remove(victim);  // onto the free list
   }

@@ -27,6 +27,17 @@
 // batch's worth, 32 pages, is ever lost this way.) A retired dirty page's
 // data is lost with it; the flush that lost it reports the error.
 //
+// Lending (services/fs/lend.h): Pin keeps a page in the cache for a
+// borrower that reads it in place, from another core, until Unpin. A pinned
+// page is never evicted, dropped or reused (Claim passes over it; when every
+// candidate is pinned the read fails, it never evicts a pinned page). At
+// most half of the slots may be pinned at once (MaxPinnedPages), so lending
+// cannot starve ordinary reads; past that Pin refuses (kCacheBusy). A write
+// to a pinned page still goes to the page: a borrower may see bytes change
+// under it, as with Linux sendfile. Retired pages are never in the cache
+// index, so they are never lent; a pinned page that is retired later (its
+// write-back timed out) stays readable for its borrower, and off every list.
+//
 // Portable: host tests run it over an in-memory SectorDevice.
 
 #include <cstddef>
@@ -34,6 +45,7 @@
 
 #include "kernel/drivers/sector_device.h"
 #include "services/fs/block_device.h"
+#include "services/fs/error.h"
 
 namespace uk::fs {
 
@@ -46,6 +58,10 @@ struct CacheStats {
   uint64_t write_batches = 0;     // Transfer calls carrying write-back
   uint64_t io_errors = 0;
   uint64_t retired_pages = 0;     // lent to a device that timed out, never reused
+  uint64_t pins = 0;              // successful Pin calls
+  uint64_t unpins = 0;            // successful Unpin calls
+  uint64_t pin_refusals = 0;      // Pin refused: too many pages pinned
+  uint64_t bad_unpins = 0;        // Unpin of memory that held no pin
 };
 
 class BlockCache final : public BlockDevice {
@@ -71,8 +87,21 @@ class BlockCache final : public BlockDevice {
   bool WriteBytes(uint64_t offset, const void* data, size_t length) override;
   bool Flush() override;
 
-  // Drops every clean page (tests; and after a device error).
+  // Drops every clean page that is not pinned (tests; and after a device
+  // error).
   void DropClean();
+
+  // Reads the page holding device byte `offset` if needed, pins it and
+  // returns the address of that byte; the rest of its page, from there, is
+  // valid until the matching Unpin. kCacheBusy when pinning it would pass
+  // MaxPinnedPages (a page already pinned can always be pinned again), kIo
+  // when it cannot be read.
+  Result<const uint8_t*> Pin(uint64_t offset);
+  // Drops one pin of the page holding `data` (any address inside it). False,
+  // and counted, if that page holds no pin.
+  bool Unpin(const void* data);
+  uint32_t pinned_pages() const { return pinned_pages_; }
+  uint32_t MaxPinnedPages() const { return slot_count_ / 2; }
   // Whether `data` is inside a retired page (tests).
   bool IsRetired(const void* data) const;
 
@@ -101,8 +130,9 @@ class BlockCache final : public BlockDevice {
   // caller is about to overwrite entirely.
   uint32_t Get(uint64_t page, Fill fill);
   uint32_t Find(uint64_t page) const;
-  // Takes the least recently used slot for `page`, writing it back if dirty.
-  // kNone if every write-back failed.
+  // Takes the least recently used unpinned slot for `page`, writing it back
+  // if dirty. kNone if every slot is pinned or retired, or the write-back
+  // failed.
   uint32_t Claim(uint64_t page);
   bool WriteBack(const uint32_t* slots, uint32_t count);
   uint32_t PageSectors(uint64_t page) const;
@@ -117,6 +147,8 @@ class BlockCache final : public BlockDevice {
   void Touch(uint32_t slot);  // move to the front of the LRU list
   void Unlink(uint32_t slot);
   uint8_t* Data(uint32_t slot) const { return pages_ + uint64_t{slot} * kPageSize; }
+  // The slot whose page holds `data`, or kNone if it is not cache memory.
+  uint32_t SlotOf(const void* data) const;
   static uint32_t Bucket(uint64_t page) {
     return static_cast<uint32_t>((page * 0x9e3779b97f4a7c15ull) >> 32) & (kBuckets - 1);
   }
@@ -129,10 +161,14 @@ class BlockCache final : public BlockDevice {
   uint32_t lru_head_ = kNone, lru_tail_ = kNone;
   uint32_t free_head_ = kNone;  // empty slots, chained through hash_next
   uint32_t dirty_count_ = 0;
+  uint32_t pinned_pages_ = 0;  // slots with pins_ != 0
   uint64_t next_sequential_ = kEmpty;  // the page after the last one accessed
   uint32_t window_ = 1;                // readahead window, pages
   CacheStats stats_;
   Slot slots_[kMaxSlots];
+  // Pins per slot, beside the slots because Remove and Retire reset a Slot
+  // whole and a pin must outlive a retirement.
+  uint32_t pins_[kMaxSlots] = {};
   uint32_t buckets_[kBuckets];
 };
 

@@ -52,6 +52,10 @@ const char* ErrorName(Error error) {
       return "kTooManyOpenFiles";
     case Error::kNoService:
       return "kNoService";
+    case Error::kTooManyLeases:
+      return "kTooManyLeases";
+    case Error::kCacheBusy:
+      return "kCacheBusy";
     case Error::kNotEmpty:
       return "kNotEmpty";
     case Error::kIsDirectory:

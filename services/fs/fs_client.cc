@@ -8,7 +8,7 @@ namespace {
 
 // The caller's bytes, lent until the reply. Lengths travel as 32 bits:
 // larger requests are refused (kInvalidArgument), not truncated.
-bool Lend(const void* address, size_t length, Lent* out) {
+bool LendBuffer(const void* address, size_t length, Lent* out) {
   if (length > UINT32_MAX) return false;
   *out = {reinterpret_cast<uint64_t>(address), static_cast<uint32_t>(length), 0};
   return true;
@@ -18,7 +18,7 @@ Lent LendPath(std::string_view path) {
   Lent lent;
   // A path too long for 32 bits is longer than kMaxPath too: lend none, and
   // the service answers kInvalidPath.
-  if (!Lend(path.data(), path.size(), &lent)) return {};
+  if (!LendBuffer(path.data(), path.size(), &lent)) return {};
   return lent;
 }
 
@@ -31,6 +31,11 @@ template <typename T>
 Result<T> ValueOf(const ValueReply& reply) {
   if (reply.error != 0) return ErrorOf(reply);
   return static_cast<T>(reply.value);
+}
+
+Stat StatOf(const FsReplyStat& stat) {
+  return Stat{stat.inode, static_cast<FileType>(stat.type), stat.mode, 0, 0, 0, stat.size,
+              stat.mtime};
 }
 
 }  // namespace
@@ -53,7 +58,7 @@ Error FsClient::Close(uint32_t handle) { return ErrorOf(Ask(CloseRequest{handle}
 
 Result<size_t> FsClient::Read(uint32_t handle, uint64_t offset, std::span<uint8_t> out) {
   ReadRequest request{handle, offset, {}};
-  if (!Lend(out.data(), out.size(), &request.out)) return Error::kInvalidArgument;
+  if (!LendBuffer(out.data(), out.size(), &request.out)) return Error::kInvalidArgument;
   return ValueOf<size_t>(Ask(request));
 }
 
@@ -82,15 +87,31 @@ Result<bool> FsClient::ReadDir(uint32_t handle, DirCursor* cursor, DirEntry* out
 Result<size_t> FsClient::ReadPath(std::string_view path, uint64_t offset,
                                   std::span<uint8_t> out, Stat* stat) {
   ReadPathRequest request{LendPath(path), offset, {}};
-  if (!Lend(out.data(), out.size(), &request.out)) return Error::kInvalidArgument;
+  if (!LendBuffer(out.data(), out.size(), &request.out)) return Error::kInvalidArgument;
   const ReadPathReply reply = Ask(request);
   const Error e = ErrorOf(reply);
-  if (stat != nullptr && (e == Error::kOk || e == Error::kIsDirectory)) {
-    *stat = Stat{reply.stat.inode, static_cast<FileType>(reply.stat.type), reply.stat.mode, 0, 0,
-                 0, reply.stat.size, reply.stat.mtime};
-  }
+  if (stat != nullptr && (e == Error::kOk || e == Error::kIsDirectory)) *stat = StatOf(reply.stat);
   if (e != Error::kOk) return e;
   return static_cast<size_t>(reply.bytes);
+}
+
+Result<Lease> FsClient::Lend(std::string_view path, uint64_t offset, uint32_t max_length,
+                             Stat* stat) {
+  const LendReply reply = Ask(LendRequest{LendPath(path), offset, max_length});
+  const Error e = ErrorOf(reply);
+  if (stat != nullptr && (e == Error::kOk || e == Error::kIsDirectory)) *stat = StatOf(reply.stat);
+  if (e != Error::kOk) return e;
+  if (reply.lease == 0) return Lease{};
+  const auto* extents = reinterpret_cast<const LeaseExtents*>(reply.extents);
+  return Lease{reply.lease, reply.bytes, {extents->extents, extents->count}};
+}
+
+Error FsClient::Release(uint32_t id) {
+  if (id == 0) return Error::kOk;
+  // No kFlagWantsReply: the service answers nobody, and we wait for nothing
+  // but ring space.
+  const svc::SendStatus status = svc::Send(server_, ipc::MakeMessage(ReleaseRequest{id}, 0, 0));
+  return status == svc::SendStatus::kOk ? Error::kOk : Error::kNoService;
 }
 
 Result<uint32_t> FsClient::Create(std::string_view path, uint16_t permissions) {
@@ -99,7 +120,7 @@ Result<uint32_t> FsClient::Create(std::string_view path, uint16_t permissions) {
 
 Result<size_t> FsClient::Write(uint32_t handle, uint64_t offset, std::span<const uint8_t> data) {
   WriteRequest request{handle, offset, {}};
-  if (!Lend(data.data(), data.size(), &request.data)) return Error::kInvalidArgument;
+  if (!LendBuffer(data.data(), data.size(), &request.data)) return Error::kInvalidArgument;
   return ValueOf<size_t>(Ask(request));
 }
 

@@ -15,6 +15,15 @@
 
 namespace uk::fs {
 
+// A borrower's view of a lease (fs_protocol.h, LendRequest): `extents` point
+// into fs memory, readable from any core and never writable, valid until
+// Release(id). id 0 lends nothing and needs no release.
+struct Lease {
+  uint32_t id = 0;
+  uint64_t bytes = 0;  // the extents' lengths, summed
+  std::span<const LentExtent> extents;
+};
+
 class FsClient {
  public:
   explicit FsClient(svc::Address server) : server_(server) {}
@@ -34,6 +43,18 @@ class FsClient {
   // directory gives kIsDirectory, with *stat filled in.
   Result<size_t> ReadPath(std::string_view path, uint64_t offset, std::span<uint8_t> out,
                           Stat* stat);
+
+  // Lends up to `max_length` bytes of the file at `path` from `offset` in
+  // place (possibly fewer: at most LeaseExtents::kMaxExtents extents), and
+  // its Stat unless `stat` is null. A directory gives kIsDirectory with
+  // *stat filled in; kTooManyLeases or kCacheBusy when lending is at its
+  // limits (read with ReadPath instead).
+  Result<Lease> Lend(std::string_view path, uint64_t offset, uint32_t max_length, Stat* stat);
+  // Ends lease `id` without waiting for the service (svc::Send with no
+  // reply wanted: it waits only while the ring to the service is full). After
+  // it the lease's extents must not be read. kNoService if nothing is at the
+  // service's address; id 0 sends nothing.
+  Error Release(uint32_t id);
 
   // Write side. Create opens the new file and returns its handle.
   Result<uint32_t> Create(std::string_view path, uint16_t permissions = 0644);

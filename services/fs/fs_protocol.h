@@ -30,11 +30,40 @@
 //   SymlinkRequest    path, target                      ValueReply: inode
 //   SyncRequest       -                                 StatusReply
 //   ReadPathRequest   path, offset, out buffer          ReadPathReply: bytes read, the Stat
+//   LendRequest       path, offset, max_length          LendReply: lease, bytes, extents, Stat
+//   ReleaseRequest    lease                             StatusReply, if the sender wants one
 //
 // ReadPath is open + fstat + read + close in one round trip, for readers
 // that want a file by name (the web server): a small file costs one
 // message each way. For a directory it answers kIsDirectory with the
 // directory's Stat, and reads nothing.
+//
+// Lend is ReadPath without the copy: the service pins the cache pages that
+// hold [offset, offset + bytes) of the file and answers with a lease, which
+// names a LeaseExtents list in the service's memory. The memory rules turn
+// around here:
+//   - the extent list and the pages it points into belong to the fs
+//     service. The borrower may read them, from any core, from the reply
+//     until it sends ReleaseRequest, and must never write them. (Both are
+//     written before the reply is published, so the reply ring's release and
+//     acquire make them visible to the borrower's core.)
+//   - the lease holds the pages: they are not evicted or reused until the
+//     release. Writes to the file are not held off: a concurrent write (or a
+//     truncate or unlink whose blocks get reused) changes the lent bytes in
+//     place, as Linux sendfile's pages do. Readers that need a snapshot copy.
+//   - holes of a sparse file are lent as extents into one shared page of
+//     zeros (fs memory too, never written).
+//   - bytes may be fewer than max_length: at most LeaseExtents::kMaxExtents
+//     extents are lent per lease (a page, or a block with 1 KiB blocks that
+//     are not adjacent on the disk, is one extent); ask again at
+//     offset + bytes for the rest. bytes 0 (at or past the end of the file)
+//     comes with lease 0, which needs no release.
+//   - leases are limited (FsService::kMaxLeases, then kTooManyLeases) and so
+//     are lent pages (half the cache, then kCacheBusy), so a borrower that
+//     never releases can starve lending but not ordinary reads.
+// ReleaseRequest ends a lease. It is meant to be sent without waiting
+// (svc::Send, no kFlagWantsReply): the service answers only a sender that
+// asked. A lease already released, or never issued, is counted and ignored.
 
 #include <cstdint>
 
@@ -90,6 +119,33 @@ struct ReadPathReply {
   uint32_t reserved = 0;
   uint64_t bytes = 0;
   FsReplyStat stat{};
+};
+
+// Answers LendRequest. `extents` is the address of the lease's
+// LeaseExtents in fs memory (see the top of the file), 0 with lease 0.
+struct LendReply {
+  static constexpr auto kKind = svc::Kind(kFs, 0x24);
+  int32_t error = 0;
+  uint32_t lease = 0;    // handle for ReleaseRequest; 0: nothing lent
+  uint64_t bytes = 0;    // the extents' lengths, summed
+  uint64_t extents = 0;  // const LeaseExtents*
+  FsReplyStat stat{};
+};
+
+// One run of lent bytes, inside one cache page (or the shared zero page).
+struct LentExtent {
+  const uint8_t* data = nullptr;
+  uint32_t length = 0;
+  uint32_t reserved = 0;
+};
+
+// A lease's extents, in file order, covering [offset, offset + bytes).
+// Written by the fs service before its reply, read-only to the borrower.
+struct LeaseExtents {
+  static constexpr uint32_t kMaxExtents = 16;
+  uint32_t count = 0;
+  uint32_t reserved = 0;
+  LentExtent extents[kMaxExtents];
 };
 
 // ---- Requests ----
@@ -203,6 +259,20 @@ struct ReadPathRequest {
   Lent path;
   uint64_t offset = 0;
   Lent out;
+};
+
+struct LendRequest {
+  static constexpr auto kKind = svc::Kind(kFs, 16);
+  using Reply = LendReply;
+  Lent path;
+  uint64_t offset = 0;
+  uint32_t max_length = 0;
+};
+
+struct ReleaseRequest {
+  static constexpr auto kKind = svc::Kind(kFs, 17);
+  using Reply = StatusReply;  // kOk, or kBadHandle; sent only if asked for
+  uint32_t lease = 0;
 };
 
 }  // namespace uk::fs

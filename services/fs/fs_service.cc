@@ -2,6 +2,7 @@
 
 #include <string_view>
 
+#include "services/fs/lend.h"
 #include "services/runtime/result.h"
 
 namespace uk::fs {
@@ -53,12 +54,21 @@ std::span<const svc::Route<FsService>> FsService::Routes() {
       svc::On<&FsService::Unlink>(),   svc::On<&FsService::Rmdir>(),
       svc::On<&FsService::Rename>(),   svc::On<&FsService::Symlink>(),
       svc::On<&FsService::Sync>(),     svc::On<&FsService::ReadPath>(),
+      svc::On<&FsService::Lend>(),     svc::On<&FsService::Release>(),
   };
   return kRoutes;
 }
 
-FsService::FsService(BlockDevice& device, uint32_t unix_time_at_boot)
-    : RequestService("fs", kFsServiceId), device_(device), unix_time_at_boot_(unix_time_at_boot) {}
+FsService::FsService(BlockDevice& device, uint32_t unix_time_at_boot, BlockCache* lender)
+    : RequestService("fs", kFsServiceId),
+      device_(device),
+      unix_time_at_boot_(unix_time_at_boot),
+      lender_(lender) {}
+
+FsService::LendStats FsService::lend_stats() const {
+  const uint64_t granted = leases_granted_.Get(), released = leases_released_.Get();
+  return {granted, released, lends_refused_.Get(), bad_releases_.Get(), granted - released};
+}
 
 Error FsService::Mount() {
   mount_error_ = ext2_.Mount(device_);
@@ -149,6 +159,58 @@ ReadPathReply FsService::ReadPath(const ReadPathRequest& request) {
   if (!read.ok()) return {Code(read.error())};
   reply.bytes = read.value();
   return reply;
+}
+
+// ---- Lending (fs_protocol.h has the borrower's rules) ----
+
+LendReply FsService::Lend(const LendRequest& request) {
+  if (lender_ == nullptr) return {Code(Error::kUnsupported)};
+  const Result<uint32_t> number = ext2_.Lookup(PathOf(request.path));
+  if (!number.ok()) return {Code(number.error())};
+  Inode inode;
+  if (const Error e = ext2_.ReadInode(number.value(), &inode); e != Error::kOk) return {Code(e)};
+  LendReply reply;
+  reply.stat = ReplyStatOf(inode);
+  if (inode.Type() == FileType::kDirectory) {
+    reply.error = Code(Error::kIsDirectory);
+    return reply;
+  }
+  // Only regular files have their bytes in data blocks (symlinks were
+  // followed; device nodes and fifos have none).
+  if (inode.Type() != FileType::kRegular) return {Code(Error::kInvalidArgument)};
+  uint32_t handle = 0;
+  LeaseExtents* extents = leases_.Open(&handle);
+  if (extents == nullptr) {
+    lends_refused_.Add(1);
+    return {Code(Error::kTooManyLeases)};
+  }
+  const Result<uint64_t> bytes =
+      LendExtents(ext2_, *lender_, inode, request.offset, request.max_length, extents);
+  if (!bytes.ok() || bytes.value() == 0) {
+    (void)leases_.Close(handle);  // nothing pinned: a lease for nothing is not issued
+    if (!bytes.ok()) {
+      if (bytes.error() == Error::kCacheBusy) lends_refused_.Add(1);
+      return {Code(bytes.error())};
+    }
+    return reply;  // at or past the end: lease 0, no extents
+  }
+  leases_granted_.Add(1);
+  reply.lease = handle;
+  reply.bytes = bytes.value();
+  reply.extents = reinterpret_cast<uint64_t>(extents);
+  return reply;
+}
+
+StatusReply FsService::Release(const ReleaseRequest& request) {
+  LeaseExtents* extents = leases_.Find(request.lease);
+  if (extents == nullptr || lender_ == nullptr) {
+    bad_releases_.Add(1);  // never issued, or released already: nothing to undo
+    return Status(Error::kBadHandle);
+  }
+  ReturnExtents(*lender_, extents);
+  (void)leases_.Close(request.lease);
+  leases_released_.Add(1);
+  return Status(Error::kOk);
 }
 
 // ---- Writing: each change is flushed before the reply ----

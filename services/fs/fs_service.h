@@ -12,11 +12,19 @@
 // Write-side requests end with a cache flush: when the reply arrives, the
 // change is on the disk.
 //
+// Lending (LendRequest, fs_protocol.h): a service given the block cache
+// lends pinned cache pages by reference. The leases live in a table here
+// (kMaxLeases); each holds its LeaseExtents, which the borrower reads in
+// place until it releases the lease. Without a cache (a MemoryBlockDevice)
+// Lend answers kUnsupported.
+//
 // Portable: host tests run it over an in-memory disk with cores as threads.
 
 #include <cstdint>
 #include <span>
 
+#include "ipc/stat_counter.h"
+#include "services/fs/block_cache.h"
 #include "services/fs/block_device.h"
 #include "services/fs/ext2.h"
 #include "services/fs/fs_protocol.h"
@@ -29,9 +37,22 @@ class FsService final : public svc::RequestService<FsService> {
  public:
   static constexpr uint32_t kMaxOpenFiles = 1024;  // a web server opens one per busy connection
 
+  // Live leases at most; each holds up to LeaseExtents::kMaxExtents pins.
+  static constexpr uint32_t kMaxLeases = 256;
+
+  // Lease counters, readable from any core.
+  struct LendStats {
+    uint64_t granted = 0;       // leases handed out
+    uint64_t released = 0;      // leases ended by ReleaseRequest
+    uint64_t refused = 0;       // Lend refused: kTooManyLeases or kCacheBusy
+    uint64_t bad_releases = 0;  // Release of a lease that was not live
+    uint64_t live = 0;          // granted - released
+  };
+
   // `unix_time_at_boot`: wall-clock seconds when the scheduler clock read 0,
-  // for file timestamps (0 if unknown).
-  FsService(BlockDevice& device, uint32_t unix_time_at_boot);
+  // for file timestamps (0 if unknown). `lender`: the cache under `device`
+  // (usually `device` itself), whose pages Lend pins; nullptr for none.
+  FsService(BlockDevice& device, uint32_t unix_time_at_boot, BlockCache* lender = nullptr);
 
   // Mounts the device (on the service's core, before Start). The result is
   // also what every request gets back if it failed.
@@ -41,6 +62,8 @@ class FsService final : public svc::RequestService<FsService> {
   static std::span<const svc::Route<FsService>> Routes();
   // Non-zero (the mount error) while the disk is not mounted.
   int32_t Refusal() const { return static_cast<int32_t>(mount_error_); }
+
+  LendStats lend_stats() const;
 
  private:
   struct OpenFile {
@@ -63,6 +86,8 @@ class FsService final : public svc::RequestService<FsService> {
   ValueReply Symlink(const SymlinkRequest& request);
   StatusReply Sync(const SyncRequest& request);
   ReadPathReply ReadPath(const ReadPathRequest& request);
+  LendReply Lend(const LendRequest& request);
+  StatusReply Release(const ReleaseRequest& request);
 
   // The inode of the open file `handle`, read from the disk, into *inode.
   Error ReadOpenInode(uint32_t handle, Inode* inode);
@@ -77,6 +102,10 @@ class FsService final : public svc::RequestService<FsService> {
   Error mount_error_ = Error::kNotMounted;
   Ext2 ext2_;
   svc::HandleTable<OpenFile, kMaxOpenFiles> files_;
+  BlockCache* const lender_;
+  // Each lease's extents, read in place by its borrower until released.
+  svc::HandleTable<LeaseExtents, kMaxLeases> leases_;
+  ipc::StatCounter leases_granted_, leases_released_, lends_refused_, bad_releases_;
 };
 
 }  // namespace uk::fs

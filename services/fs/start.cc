@@ -48,7 +48,7 @@ void StartOnThisCore(void* out) {
     return;
   }
   auto* cache = new BlockCache(*disk, arch::PhysToVirt<uint8_t>(phys), pages);
-  auto* service = new FsService(*cache, static_cast<uint32_t>(UnixTimeAtBoot()));
+  auto* service = new FsService(*cache, static_cast<uint32_t>(UnixTimeAtBoot()), cache);
   result->mount = service->Mount();
   result->disk_bytes = disk->SectorCount() * kSectorSize;
   if (result->mount == Error::kOk) {
