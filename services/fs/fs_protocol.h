@@ -1,7 +1,7 @@
 #pragma once
 // The filesystem service's messages (services/fs/fs_service.h): one body
 // type per operation, each with its own kind from fs's range
-// (services/runtime/registry.h), and four reply bodies. Every body fits a
+// (services/runtime/registry.h), and five reply bodies. Every body fits a
 // ring slot's 48-byte payload, and every reply starts with `error`, an
 // fs::Error (kOk is 0).
 //
