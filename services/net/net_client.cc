@@ -1,99 +1,90 @@
 #include "services/net/net_client.h"
 
-#include "services/runtime/call.h"
+#include "services/runtime/request_service.h"
 
 namespace uk::net {
 
-NetReply NetClient::Call(const NetRequest& request) {
-  ipc::Message message = ipc::MakeMessage(request, 0, 0);
-  NetReply reply{};
-  if (svc::Call(server_, message) != svc::SendStatus::kOk || !ipc::Decode(message, &reply)) {
+template <typename Request>
+typename Request::Reply NetClient::Ask(const Request& request) {
+  typename Request::Reply reply{};
+  if (svc::CallService(server_, request, &reply) != svc::SendStatus::kOk) {
+    reply = {};
     reply.error = Error::kNoService;
   }
   return reply;
 }
 
+namespace {
+
+uint32_t BlockingFlags(Blocking blocking) { return blocking == Blocking::kNo ? kNonBlocking : 0u; }
+
+}  // namespace
+
 Result<uint32_t> NetClient::Listen(uint16_t port, uint16_t backlog) {
-  const NetReply reply = Call({.op = NetOp::kListen, .port = port, .backlog = backlog});
+  const HandleReply reply = Ask(TcpListenRequest{.port = port, .backlog = backlog});
   if (reply.error != Error::kOk) return reply.error;
   return reply.handle;
 }
 
 Result<Peer> NetClient::Accept(uint32_t listener, Blocking blocking) {
-  const NetReply reply =
-      Call({.op = NetOp::kAccept,
-            .handle = listener,
-            .flags = blocking == Blocking::kNo ? kNonBlocking : 0u});
+  const PeerReply reply =
+      Ask(TcpAcceptRequest{.listener = listener, .flags = BlockingFlags(blocking)});
   if (reply.error != Error::kOk) return reply.error;
   return Peer{reply.handle, reply.ip, reply.port};
 }
 
 Result<uint32_t> NetClient::Connect(uint32_t ip, uint16_t port) {
-  const NetReply reply = Call({.op = NetOp::kConnect, .ip = ip, .port = port});
+  const HandleReply reply = Ask(TcpConnectRequest{.ip = ip, .port = port});
   if (reply.error != Error::kOk) return reply.error;
   return reply.handle;
 }
 
 Result<size_t> NetClient::Send(uint32_t socket, std::span<const uint8_t> data, Blocking blocking) {
   if (data.size() > UINT32_MAX) return Error::kInvalidArgument;
-  const NetReply reply =
-      Call({.op = NetOp::kSend,
-            .handle = socket,
-            .address = reinterpret_cast<uint64_t>(data.data()),
-            .length = static_cast<uint32_t>(data.size()),
-            .flags = blocking == Blocking::kNo ? kNonBlocking : 0u});
+  const CountReply reply = Ask(TcpSendRequest{.socket = socket,
+                                              .flags = BlockingFlags(blocking),
+                                              .address = reinterpret_cast<uint64_t>(data.data()),
+                                              .length = static_cast<uint32_t>(data.size())});
   if (reply.error != Error::kOk) return reply.error;
-  return static_cast<size_t>(reply.value);
+  return static_cast<size_t>(reply.count);
 }
 
 Result<size_t> NetClient::Recv(uint32_t socket, std::span<uint8_t> out, Blocking blocking) {
   if (out.size() > UINT32_MAX) return Error::kInvalidArgument;
-  const NetReply reply =
-      Call({.op = NetOp::kRecv,
-            .handle = socket,
-            .address = reinterpret_cast<uint64_t>(out.data()),
-            .length = static_cast<uint32_t>(out.size()),
-            .flags = blocking == Blocking::kNo ? kNonBlocking : 0u});
+  const CountReply reply = Ask(TcpRecvRequest{.socket = socket,
+                                              .flags = BlockingFlags(blocking),
+                                              .address = reinterpret_cast<uint64_t>(out.data()),
+                                              .length = static_cast<uint32_t>(out.size())});
   if (reply.error != Error::kOk) return reply.error;
-  return static_cast<size_t>(reply.value);
+  return static_cast<size_t>(reply.count);
 }
 
 Error NetClient::Shutdown(uint32_t socket, uint32_t how) {
-  return Call({.op = NetOp::kShutdown, .handle = socket, .flags = how}).error;
+  return Ask(TcpShutdownRequest{.socket = socket, .how = how}).error;
 }
 
 Error NetClient::Close(uint32_t socket, CloseMode mode) {
   const uint32_t flags = mode == CloseMode::kAbort ? kAbortive : 0;
-  return Call({.op = NetOp::kClose, .handle = socket, .flags = flags}).error;
+  return Ask(TcpCloseRequest{.socket = socket, .flags = flags}).error;
 }
 
 Result<Info> NetClient::GetInfo() {
-  const NetReply reply = Call({.op = NetOp::kInfo});
+  const InfoReply reply = Ask(InfoRequest{});
   if (reply.error != Error::kOk) return reply.error;
-  return Info{reply.ip, static_cast<uint32_t>(reply.value), static_cast<uint32_t>(reply.value2)};
+  return Info{reply.ip, reply.netmask, reply.gateway};
 }
 
 uint32_t NetClient::WaitForAddress(uint64_t timeout_ms) {
   const auto timeout = static_cast<uint32_t>(timeout_ms < UINT32_MAX ? timeout_ms : UINT32_MAX);
-  const NetReply reply = Call({.op = NetOp::kWaitForAddress, .timeout_ms = timeout});
+  const InfoReply reply = Ask(WaitForAddressRequest{.timeout_ms = timeout});
   if (reply.error == Error::kOk) return reply.ip;
   // kBusy: the service holds as many waiters as it can. What it has now.
   const Result<Info> info = GetInfo();
   return info.ok() ? info.value().ip : 0;
 }
 
-template <typename Body>
-UdpReply NetClient::CallUdp(const Body& request) {
-  ipc::Message message = ipc::MakeMessage(request, 0, 0);
-  UdpReply reply{};
-  if (svc::Call(server_, message) != svc::SendStatus::kOk || !ipc::Decode(message, &reply)) {
-    reply.error = Error::kNoService;
-  }
-  return reply;
-}
-
 Result<UdpSocket> NetClient::UdpBind(uint16_t port) {
-  const UdpReply reply = CallUdp(UdpBindRequest{.port = port});
+  const UdpReply reply = Ask(UdpBindRequest{.port = port});
   if (reply.error != Error::kOk) return reply.error;
   return UdpSocket{reply.handle, reply.port};
 }
@@ -102,7 +93,7 @@ Result<size_t> NetClient::UdpSendTo(uint32_t socket, uint32_t ip, uint16_t port,
                                     std::span<const uint8_t> data) {
   if (data.size() > kMaxUdpPayload) return Error::kMessageTooLong;
   const UdpReply reply =
-      CallUdp(UdpSendToRequest{.handle = socket,
+      Ask(UdpSendToRequest{.handle = socket,
                                .ip = ip,
                                .address = reinterpret_cast<uint64_t>(data.data()),
                                .length = static_cast<uint32_t>(data.size()),
@@ -115,7 +106,7 @@ Result<Datagram> NetClient::UdpRecvFrom(uint32_t socket, std::span<uint8_t> out,
                                         Blocking blocking) {
   if (out.size() > UINT32_MAX) return Error::kInvalidArgument;
   const UdpReply reply =
-      CallUdp(UdpRecvFromRequest{.handle = socket,
+      Ask(UdpRecvFromRequest{.handle = socket,
                                  .flags = blocking == Blocking::kNo ? kNonBlocking : 0u,
                                  .address = reinterpret_cast<uint64_t>(out.data()),
                                  .length = static_cast<uint32_t>(out.size())});
@@ -128,7 +119,7 @@ Result<Datagram> NetClient::UdpRecvFrom(uint32_t socket, std::span<uint8_t> out,
 }
 
 Error NetClient::UdpClose(uint32_t socket) {
-  return CallUdp(UdpCloseRequest{.handle = socket}).error;
+  return Ask(UdpCloseRequest{.handle = socket}).error;
 }
 
 const char* FormatIp(uint32_t ip, char (&out)[16]) {

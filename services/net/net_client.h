@@ -87,9 +87,10 @@ class NetClient {
   Error UdpClose(uint32_t socket);
 
  private:
-  NetReply Call(const NetRequest& request);
-  template <typename Body>
-  UdpReply CallUdp(const Body& request);
+  // The reply to `request`; kNoService in its error if the service did not
+  // answer it (none there, or it does not serve that kind).
+  template <typename Request>
+  typename Request::Reply Ask(const Request& request);
 
   svc::Address server_;
 };

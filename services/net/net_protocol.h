@@ -1,38 +1,48 @@
 #pragma once
-// The network service's socket messages (services/net/net_service.h).
+// The network service's TCP and interface messages (services/net/net_service.h):
+// one body type per operation, each with its own kind from net's range
+// (services/runtime/registry.h: kinds 0x00..0x0f here, UDP's 0x10..0x14 in
+// udp_protocol.h), and five reply bodies whose fields each mean one thing.
+// Every body fits a ring slot's 48-byte payload (static_asserted below), and
+// every reply starts with `error`.
 //
-// One request kind carries every operation (NetRequest.op), one reply kind
-// answers it; both fit a ring slot's 48-byte payload.
+// Direction: requests go from an application's core to the net service's
+// inbox (svc::CallService); the reply goes back to the caller's core with
+// the request's id. A kind the service does not serve is answered with
+// svc::RejectedBody.
 //
 // Blocking: a blocking request is answered when it can complete (a
-// connection to accept, data to read, room in the send buffer), so the
-// caller stays parked in svc::Call meanwhile and its core may halt. With
-// kNonBlocking the answer is immediate: kWouldBlock, or a partial send.
-// One blocking request of each kind (accept, recv, send) may wait per
-// socket; a second gets kBusy.
+// connection to accept, data to read, room in the send buffer, the
+// handshake done, an address bound), so the caller stays parked in svc::Call
+// meanwhile and its core may halt. With kNonBlocking the answer is
+// immediate: kWouldBlock, or a partial send. One blocking request of each
+// kind (accept, recv, send) may wait per socket; a second gets kBusy.
 //
-// Memory: the data buffer of kSend/kRecv stays in the caller's memory and is
-// lent to the service from the send until the reply (so calls never time
-// out). The service copies from it into lwIP's send buffer, or into it from
-// received segments, and keeps no pointer after replying.
+// Memory: the data buffer of TcpSend/TcpRecv stays in the caller's memory
+// and is lent to the service from the send until the reply (so calls never
+// time out). The service copies from it into lwIP's send buffer, or into it
+// from received segments, and keeps no pointer after replying.
 //
-//   op         fields used                       reply
-//   kListen    port, backlog                     handle
-//   kAccept    handle, flags                     handle, peer ip/port
-//   kConnect   ip, port                          handle (when established)
-//   kSend      handle, address, length, flags    value = bytes taken
-//   kRecv      handle, address, length, flags    value = bytes read, 0 = end of stream
-//                                                (a zero-length Recv also answers 0 at once)
-//   kShutdown  handle, how (flags: 1 read, 2 write, 3 both)
-//   kClose     handle, flags (kAbortive)         (pending requests get kClosed). Queued
-//                                                data is still sent, for at most 20 s;
-//                                                kAbortive drops it and resets at once
-//   kInfo      -                                 ip, value = netmask, value2 = gateway
-//   kWaitForAddress timeout_ms                   as kInfo, once the interface has an
-//                                                address or timeout_ms has passed (then
-//                                                ip = 0). The service holds the request
-//                                                meanwhile; a few may wait at once (more
-//                                                get kBusy)
+//   request                fields                       reply
+//   TcpListenRequest       port, backlog                HandleReply: the listener
+//   TcpAcceptRequest       listener, flags              PeerReply: the connection, peer ip/port
+//   TcpConnectRequest      ip, port                     HandleReply: the connection, once
+//                                                       established
+//   TcpSendRequest         socket, buffer, flags        CountReply: bytes taken
+//   TcpRecvRequest         socket, buffer, flags        CountReply: bytes read, 0 = end of
+//                                                       stream (a zero-length Recv also
+//                                                       answers 0 at once)
+//   TcpShutdownRequest     socket, how (kShutdownRead | kShutdownWrite)   StatusReply
+//   TcpCloseRequest        socket, flags (kAbortive)    StatusReply (waiting requests get
+//                                                       kClosed). Queued data is still sent,
+//                                                       for at most 20 s; kAbortive drops it
+//                                                       and resets at once
+//   InfoRequest            -                            InfoReply: ip, netmask, gateway
+//   WaitForAddressRequest  timeout_ms                   InfoReply, once the interface has an
+//                                                       address or timeout_ms has passed (then
+//                                                       ip = 0). The service holds the request
+//                                                       meanwhile; a few may wait at once (more
+//                                                       get kBusy)
 
 #include <cstdint>
 
@@ -55,7 +65,7 @@ enum class Error : int32_t {
   kReset,            // the connection was reset or aborted
   kClosed,           // the socket was closed while the request waited
   kNotConnected,     // send after shutdown(write); shutdown of a listener
-  kInvalidArgument,  // bad op, bad port, null buffer, send/recv on a listener
+  kInvalidArgument,  // bad port, null buffer, send/recv on a listener, accept on a connection
   kNoMemory,         // lwIP could not allocate
   kNoService,        // no net service answered (no network device)
   kTimedOut,         // connect gave up
@@ -65,49 +75,133 @@ enum class Error : int32_t {
 
 const char* ErrorName(Error error);
 
-
-enum class NetOp : uint32_t {
-  kListen = 1,
-  kAccept,
-  kConnect,
-  kSend,
-  kRecv,
-  kShutdown,
-  kClose,
-  kInfo,
-  kWaitForAddress,
-};
-
+// TcpAcceptRequest, TcpSendRequest, TcpRecvRequest (and UdpRecvFromRequest):
+// answer at once instead of waiting.
 inline constexpr uint32_t kNonBlocking = 1u << 8;
+// TcpShutdownRequest.how.
 inline constexpr uint32_t kShutdownRead = 1, kShutdownWrite = 2;
-// kClose: abort (RST) instead of sending what is still queued.
+// TcpCloseRequest: abort (RST) instead of sending what is still queued.
 inline constexpr uint32_t kAbortive = 1u << 9;
 
-struct NetRequest {
-  static constexpr auto kKind = svc::Kind(kNet, 0);
-  NetOp op = NetOp::kInfo;
+// ---- Replies ----
+
+struct StatusReply {
+  static constexpr auto kKind = svc::Kind(kNet, 0x09);
+  Error error = Error::kOk;
+};
+
+struct HandleReply {  // a listener or a connection
+  static constexpr auto kKind = svc::Kind(kNet, 0x0a);
+  Error error = Error::kOk;
   uint32_t handle = 0;
+};
+
+struct PeerReply {  // an accepted connection and who is at its other end
+  static constexpr auto kKind = svc::Kind(kNet, 0x0b);
+  Error error = Error::kOk;
+  uint32_t handle = 0;
+  uint32_t ip = 0;    // network byte order
+  uint16_t port = 0;  // host byte order
+  uint16_t reserved = 0;
+};
+
+struct CountReply {  // bytes sent or received
+  static constexpr auto kKind = svc::Kind(kNet, 0x0c);
+  Error error = Error::kOk;
+  uint32_t count = 0;
+};
+
+struct InfoReply {  // the interface's configuration, network byte order; 0 until configured
+  static constexpr auto kKind = svc::Kind(kNet, 0x0d);
+  Error error = Error::kOk;
+  uint32_t ip = 0;
+  uint32_t netmask = 0;
+  uint32_t gateway = 0;
+};
+
+// ---- Requests ----
+
+struct TcpListenRequest {
+  static constexpr auto kKind = svc::Kind(kNet, 0x00);
+  using Reply = HandleReply;
+  uint16_t port = 0;     // host byte order; 0 is refused
+  uint16_t backlog = 0;  // connections lwIP accepts before the application does (1..512)
+};
+
+struct TcpAcceptRequest {
+  static constexpr auto kKind = svc::Kind(kNet, 0x01);
+  using Reply = PeerReply;
+  uint32_t listener = 0;
+  uint32_t flags = 0;  // kNonBlocking
+};
+
+struct TcpConnectRequest {
+  static constexpr auto kKind = svc::Kind(kNet, 0x02);
+  using Reply = HandleReply;
+  uint32_t ip = 0;    // network byte order
+  uint16_t port = 0;  // host byte order
+  uint16_t reserved = 0;
+};
+
+struct TcpSendRequest {
+  static constexpr auto kKind = svc::Kind(kNet, 0x03);
+  using Reply = CountReply;
+  uint32_t socket = 0;
+  uint32_t flags = 0;    // kNonBlocking
   uint64_t address = 0;  // caller memory, lent until the reply
   uint32_t length = 0;
-  uint32_t flags = 0;    // kNonBlocking, shutdown direction
-  uint32_t ip = 0;       // IPv4, network byte order
-  uint16_t port = 0;     // host byte order
-  uint16_t backlog = 0;
-  uint32_t timeout_ms = 0;  // kWaitForAddress
+  uint32_t reserved = 0;
 };
 
-struct NetReply {
-  static constexpr auto kKind = svc::Kind(kNet, 1);
-  Error error;
-  uint32_t handle;
-  uint64_t value;
-  uint64_t value2;
-  uint32_t ip;  // network byte order
-  uint16_t port;
-  uint16_t reserved;
+struct TcpRecvRequest {
+  static constexpr auto kKind = svc::Kind(kNet, 0x04);
+  using Reply = CountReply;
+  uint32_t socket = 0;
+  uint32_t flags = 0;    // kNonBlocking
+  uint64_t address = 0;  // caller memory, lent until the reply
+  uint32_t length = 0;
+  uint32_t reserved = 0;
 };
 
-static_assert(ipc::MessageBody<NetRequest>);
-static_assert(ipc::MessageBody<NetReply>);
+struct TcpShutdownRequest {
+  static constexpr auto kKind = svc::Kind(kNet, 0x05);
+  using Reply = StatusReply;
+  uint32_t socket = 0;
+  uint32_t how = 0;  // kShutdownRead | kShutdownWrite
+};
+
+struct TcpCloseRequest {
+  static constexpr auto kKind = svc::Kind(kNet, 0x06);
+  using Reply = StatusReply;
+  uint32_t socket = 0;
+  uint32_t flags = 0;  // kAbortive
+};
+
+struct InfoRequest {
+  static constexpr auto kKind = svc::Kind(kNet, 0x07);
+  using Reply = InfoReply;
+  uint32_t reserved = 0;
+};
+
+struct WaitForAddressRequest {
+  static constexpr auto kKind = svc::Kind(kNet, 0x08);
+  using Reply = InfoReply;
+  uint32_t timeout_ms = 0;  // 0: answer at once, as InfoRequest
+};
+
+static_assert(ipc::MessageBody<StatusReply>);
+static_assert(ipc::MessageBody<HandleReply>);
+static_assert(ipc::MessageBody<PeerReply>);
+static_assert(ipc::MessageBody<CountReply>);
+static_assert(ipc::MessageBody<InfoReply>);
+static_assert(ipc::MessageBody<TcpListenRequest>);
+static_assert(ipc::MessageBody<TcpAcceptRequest>);
+static_assert(ipc::MessageBody<TcpConnectRequest>);
+static_assert(ipc::MessageBody<TcpSendRequest>);
+static_assert(ipc::MessageBody<TcpRecvRequest>);
+static_assert(ipc::MessageBody<TcpShutdownRequest>);
+static_assert(ipc::MessageBody<TcpCloseRequest>);
+static_assert(ipc::MessageBody<InfoRequest>);
+static_assert(ipc::MessageBody<WaitForAddressRequest>);
 
 }  // namespace uk::net

@@ -45,7 +45,7 @@ ip4_addr_t Ip4(uint32_t network_order) {
 }  // namespace
 
 NetService::NetService(NetDevice& device, const NetConfig& config)
-    : Service("net", kNetServiceId),
+    : RequestService("net", kNetServiceId),
       device_(device),
       config_(config),
       netif_(new netif{}),
@@ -133,49 +133,38 @@ int8_t NetService::LinkOutput(netif* nif, pbuf* p) {
 
 bool NetService::Ready() { return Service::Ready() || timer_due_ || device_.Ready(); }
 
-NetReply NetService::InfoReply() const {
-  NetReply reply{};
-  reply.ip = ip();
-  reply.value = ip4_addr_get_u32(netif_ip4_netmask(netif_));
-  reply.value2 = ip4_addr_get_u32(netif_ip4_gw(netif_));
-  return reply;
+InfoReply NetService::CurrentInfo() const {
+  return {Error::kOk, ip(), ip4_addr_get_u32(netif_ip4_netmask(netif_)),
+          ip4_addr_get_u32(netif_ip4_gw(netif_))};
 }
 
-void NetService::Handle(uint32_t, const ipc::Message& message) {
-  const uint64_t now = NowMs();
-  SyncTcpTicks(now);  // before lwIP stamps anything with tcp_ticks
-  if (IsUdpRequestKind(message.header.kind)) {
-    UdpReply reply;
-    // False: a blocking recvfrom waits; a later Poll() answers it.
-    if (udp_->Handle(message, &reply) && (message.header.flags & ipc::kFlagWantsReply)) {
-      svc::Reply(message, ipc::MakeMessage(reply, 0, 0));
-    }
-    return;
+std::span<const svc::Route<NetService>> NetService::Routes() {
+  static constexpr svc::Route<NetService> kRoutes[] = {
+      svc::On<&NetService::Listen>(),     svc::On<&NetService::Accept>(),
+      svc::On<&NetService::Connect>(),    svc::On<&NetService::Send>(),
+      svc::On<&NetService::Recv>(),       svc::On<&NetService::Shutdown>(),
+      svc::On<&NetService::Close>(),      svc::On<&NetService::Info>(),
+      svc::On<&NetService::WaitForAddress>(),
+      svc::On<&NetService::UdpBind>(),    svc::On<&NetService::UdpSendTo>(),
+      svc::On<&NetService::UdpRecvFrom>(), svc::On<&NetService::UdpClose>(),
+  };
+  return kRoutes;
+}
+
+bool NetService::WaitForAddress(const WaitForAddressRequest& request,
+                                const ipc::Message& message, InfoReply* reply) {
+  if (ip() != 0 || request.timeout_ms == 0) {
+    *reply = CurrentInfo();
+  } else if (address_waiter_count_ == kMaxAddressWaiters ||
+             !(message.header.flags & ipc::kFlagWantsReply)) {
+    *reply = {Error::kBusy};
+  } else {
+    // Answered by AnswerAddressWaiters(); RescheduleTimer() wakes the
+    // service for the timeout (+1: now is rounded down to the ms).
+    address_waiters_[address_waiter_count_++] = {message, NowMs() + request.timeout_ms + 1};
+    return false;
   }
-  NetRequest request;
-  NetReply reply{};
-  if (!ipc::Decode(message, &request)) {
-    reply.error = Error::kInvalidArgument;
-  } else if (request.op == NetOp::kInfo) {
-    reply = InfoReply();
-  } else if (request.op == NetOp::kWaitForAddress) {
-    if (ip() != 0 || request.timeout_ms == 0) {
-      reply = InfoReply();
-    } else if (address_waiter_count_ == kMaxAddressWaiters ||
-               !(message.header.flags & ipc::kFlagWantsReply)) {
-      reply.error = Error::kBusy;
-    } else {
-      // Answered by AnswerAddressWaiters(); RescheduleTimer() wakes the
-      // service for the timeout (+1: `now` is rounded down to the ms).
-      address_waiters_[address_waiter_count_++] = {message, now + request.timeout_ms + 1};
-      return;
-    }
-  } else if (!sockets_->Handle(message, request, &reply)) {
-    return;  // it waits; a later Poll() answers it
-  }
-  if (message.header.flags & ipc::kFlagWantsReply) {
-    svc::Reply(message, ipc::MakeMessage(reply, 0, 0));
-  }
+  return true;
 }
 
 uint32_t NetService::ReceiveFrames(uint32_t budget) {
@@ -317,7 +306,7 @@ void NetService::AnswerAddressWaiters(uint64_t now_ms) {
   for (uint32_t i = 0; i < address_waiter_count_; ++i) {
     const AddressWaiter& waiter = address_waiters_[i];
     if (bound || now_ms >= waiter.deadline_ms) {
-      svc::Reply(waiter.message, ipc::MakeMessage(InfoReply(), 0, 0));
+      svc::Reply(waiter.message, ipc::MakeMessage(CurrentInfo(), 0, 0));
     } else {
       address_waiters_[kept++] = waiter;
     }
@@ -335,8 +324,8 @@ void NetService::Poll() {
       timer_due_ = false;
       RunTimers();
     }
-    sockets_->Complete([](const ipc::Message& request, const NetReply& reply) {
-      svc::Reply(request, ipc::MakeMessage(reply, 0, 0));
+    sockets_->Complete([](const ipc::Message& request, const ipc::Message& reply) {
+      svc::Reply(request, reply);
     });
     udp_->Complete([](const ipc::Message& request, const UdpReply& reply) {
       svc::Reply(request, ipc::MakeMessage(reply, 0, 0));

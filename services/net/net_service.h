@@ -1,14 +1,17 @@
 #pragma once
 // The network service: one thread on the core that owns the NIC, running
 // lwIP (NO_SYS: lwIP is a library this thread calls, never a thread of its
-// own), the TCP and UDP socket tables and the device, and serving
-// NetRequests (net_protocol.h) and the UDP requests (udp_protocol.h) from
-// any core through its inbox.
+// own), the TCP and UDP socket tables and the device, and serving the TCP
+// and interface requests (net_protocol.h) and the UDP requests
+// (udp_protocol.h) from any core through its inbox, one handler per request
+// (Routes()). The socket requests go to their table; blocking ones (accept,
+// recv, send, connect, recvfrom, wait-for-address) may be kept and answered
+// at the end of a later turn.
 //
 // What the thread waits for is derived, as for every service: a message in
 // its inbox, a frame or completion from the device, or a due lwIP timer. A
 // small timer thread on the same core sleeps until the next timer deadline
-// (NetTimers, or a kWaitForAddress request's timeout) and only raises a
+// (NetTimers, or a WaitForAddressRequest's timeout) and only raises a
 // flag; all lwIP calls stay on the service thread. See docs/net.md for a
 // frame's path from the NIC to the application and back.
 //
@@ -24,7 +27,7 @@
 #include "services/net/net_timers.h"
 #include "services/net/sockets.h"
 #include "services/net/udp_sockets.h"
-#include "services/runtime/service.h"
+#include "services/runtime/request_service.h"
 
 struct netif;
 
@@ -64,10 +67,15 @@ struct NetStats {
   UdpStats udp;
 };
 
-class NetService final : public svc::Service {
+class NetService final : public svc::RequestService<NetService> {
  public:
   NetService(NetDevice& device, const NetConfig& config);
   ~NetService() override;
+
+  static std::span<const svc::Route<NetService>> Routes();
+  // Before every request: tcp_ticks catches up with the clock, before lwIP
+  // stamps anything with it.
+  void BeforeRequest() { SyncTcpTicks(NowMs()); }
 
   // On the service's core, before Start(): initializes lwIP, the interface,
   // DHCP or the static address, and the timer thread.
@@ -92,14 +100,43 @@ class NetService final : public svc::Service {
   void AdvanceClockForTest(uint64_t ms);
 
  private:
-  // A kWaitForAddress request held until the address is bound.
+  // A WaitForAddressRequest held until the address is bound.
   struct AddressWaiter {
     ipc::Message message;
     uint64_t deadline_ms;
   };
   static constexpr uint32_t kMaxAddressWaiters = 8;
 
-  void Handle(uint32_t producer, const ipc::Message& message) override;
+  // TCP: forwarded to the socket table.
+  HandleReply Listen(const TcpListenRequest& request) { return sockets_->Listen(request); }
+  bool Accept(const TcpAcceptRequest& request, const ipc::Message& message, PeerReply* reply) {
+    return sockets_->Accept(request, message, reply);
+  }
+  bool Connect(const TcpConnectRequest& request, const ipc::Message& message,
+               HandleReply* reply) {
+    return sockets_->Connect(request, message, reply);
+  }
+  bool Send(const TcpSendRequest& request, const ipc::Message& message, CountReply* reply) {
+    return sockets_->Send(request, message, reply);
+  }
+  bool Recv(const TcpRecvRequest& request, const ipc::Message& message, CountReply* reply) {
+    return sockets_->Recv(request, message, reply);
+  }
+  StatusReply Shutdown(const TcpShutdownRequest& request) { return sockets_->Shutdown(request); }
+  StatusReply Close(const TcpCloseRequest& request) { return sockets_->Close(request); }
+  // The interface.
+  InfoReply Info(const InfoRequest&) { return CurrentInfo(); }
+  bool WaitForAddress(const WaitForAddressRequest& request, const ipc::Message& message,
+                      InfoReply* reply);
+  // UDP: forwarded to the UDP socket table.
+  UdpReply UdpBind(const UdpBindRequest& request) { return udp_->Bind(request); }
+  UdpReply UdpSendTo(const UdpSendToRequest& request) { return udp_->SendTo(request); }
+  bool UdpRecvFrom(const UdpRecvFromRequest& request, const ipc::Message& message,
+                   UdpReply* reply) {
+    return udp_->RecvFrom(request, message, reply);
+  }
+  UdpReply UdpClose(const UdpCloseRequest& request) { return udp_->Close(request); }
+
   void Poll() override;
   // One pass over the device's received frames (at most `budget`).
   uint32_t ReceiveFrames(uint32_t budget);
@@ -114,7 +151,7 @@ class NetService final : public svc::Service {
   // Ticks until the first TIME-WAIT PCB expires (tcp_tw_pcbs non-empty).
   static uint32_t TimeWaitTicksLeft();
   NetActivity Activity() const;
-  NetReply InfoReply() const;
+  InfoReply CurrentInfo() const;
   // Answers held kWaitForAddress requests whose address came or time ran out.
   void AnswerAddressWaiters(uint64_t now_ms);
   void RescheduleTimer();

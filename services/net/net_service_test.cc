@@ -17,6 +17,7 @@
 #include "services/net/test_frames.h"
 #include "services/net/test_net.h"
 #include "services/runtime/call.h"
+#include "services/runtime/request_service.h"
 
 namespace uk::net {
 namespace {
@@ -283,16 +284,17 @@ void SocketErrorsScenario(TestNet& net) {
   EXPECT_NE(again.value(), handle);
   EXPECT_EQ(client.Recv(handle, buffer).error(), Error::kBadHandle);
 
-  // A request of an unknown op is refused, and the service goes on.
-  NetRequest bad{};
-  bad.op = static_cast<NetOp>(999);
-  bad.handle = again.value();  // a live socket: the op itself is what is wrong
-  ipc::Message message = ipc::MakeMessage(bad, 0, 0);
+  // A kind from net's range that nothing serves (a reply's, here) is
+  // answered with the runtime's RejectedBody, counted, and the service goes on.
+  const uint64_t rejected_before = net.service().rejected();
+  ipc::Message message = ipc::MakeMessage(StatusReply{Error::kOk}, 0, 0);
   ASSERT_EQ(svc::Call(client.server(), message), svc::SendStatus::kOk);
-  NetReply reply;
-  ASSERT_TRUE(ipc::Decode(message, &reply));
-  EXPECT_EQ(reply.error, Error::kInvalidArgument);
+  svc::RejectedBody rejected{};
+  ASSERT_TRUE(ipc::Decode(message, &rejected));
+  EXPECT_EQ(rejected.kind, static_cast<uint16_t>(StatusReply::kKind));
+  EXPECT_EQ(net.service().rejected(), rejected_before + 1);
   EXPECT_TRUE(client.GetInfo().ok());
+  EXPECT_EQ(client.Accept(again.value(), Blocking::kNo).error(), Error::kWouldBlock);
 }
 
 // ---- Timers after closes: TIME-WAIT costs one wakeup per expiry ----

@@ -14,13 +14,6 @@ static_assert(SocketTable::kMaxSockets == 1u << kIndexBits);
 static_assert(TCP_SND_QUEUELEN * SocketTable::kMinSendMss >= TCP_SND_BUF,
               "a whole send buffer fits the segment queue at the smallest MSS");
 
-NetReply Answer(Error error, uint64_t value = 0) {
-  NetReply reply{};
-  reply.error = error;
-  reply.value = value;
-  return reply;
-}
-
 Error FromLwip(err_t err) {
   switch (err) {
     case ERR_OK: return Error::kOk;
@@ -246,78 +239,82 @@ void SocketTable::OnError(void* arg, err_t err) {
 }
 
 // ---- Requests ----
+//
+// Every request but Listen and Connect names a socket: an unknown or stale
+// handle is kBadHandle before anything else is looked at.
 
-bool SocketTable::Handle(const ipc::Message& message, const NetRequest& request,
-                         NetReply* reply) {
-  if (request.op == NetOp::kListen) {
-    *reply = Listen(request);
-    return true;
-  }
-  if (request.op == NetOp::kConnect) return Connect(message, request, reply);
-
+bool SocketTable::Accept(const TcpAcceptRequest& request, const ipc::Message& message,
+                         PeerReply* reply) {
   uint32_t index = 0;
-  Socket* s = Find(request.handle, &index);
+  Socket* s = Find(request.listener, &index);
   if (s == nullptr) {
-    *reply = Answer(Error::kBadHandle);
-    return true;
-  }
-  const bool listener = s->kind == Kind::kListener;
-  const bool nonblocking = (request.flags & kNonBlocking) != 0;
-  switch (request.op) {
-    case NetOp::kAccept:
-      if (!listener) break;
-      if (s->accept.active) {
-        *reply = Answer(Error::kBusy);
-        return true;
-      }
-      if (TryAccept(*s, reply)) return true;
-      if (nonblocking) {
-        *reply = Answer(Error::kWouldBlock);
-        return true;
-      }
-      s->accept = {true, message, request, 0};
-      return false;
-    case NetOp::kRecv:
-      if (listener || (request.address == 0 && request.length > 0)) break;
-      if (s->recv.active) {
-        *reply = Answer(Error::kBusy);
-        return true;
-      }
-      if (TryRecv(*s, request, reply)) return true;
-      if (nonblocking) {
-        *reply = Answer(Error::kWouldBlock);
-        return true;
-      }
-      s->recv = {true, message, request, 0};
-      return false;
-    case NetOp::kSend: {
-      if (listener || (request.address == 0 && request.length > 0)) break;
-      if (s->send.active) {
-        *reply = Answer(Error::kBusy);
-        return true;
-      }
-      Waiting send{true, message, request, 0};
-      if (TrySend(*s, send, reply)) return true;
-      s->send = send;
-      return false;
+    *reply = {Error::kBadHandle};
+  } else if (s->kind != Kind::kListener) {
+    *reply = {Error::kInvalidArgument};
+  } else if (s->accept.active) {
+    *reply = {Error::kBusy};
+  } else if (!TryAccept(*s, reply)) {
+    if (request.flags & kNonBlocking) {
+      *reply = {Error::kWouldBlock};
+      return true;
     }
-    case NetOp::kShutdown:
-      *reply = Shutdown(*s, index, request.flags);
-      return true;
-    case NetOp::kClose:
-      *reply = Close(index, request.flags);
-      return true;
-    default:
-      break;
+    s->accept = {.active = true, .message = message};
+    return false;
   }
-  *reply = Answer(Error::kInvalidArgument);
   return true;
 }
 
-NetReply SocketTable::Listen(const NetRequest& request) {
-  if (request.port == 0) return Answer(Error::kInvalidArgument);
+bool SocketTable::Recv(const TcpRecvRequest& request, const ipc::Message& message,
+                       CountReply* reply) {
+  uint32_t index = 0;
+  Socket* s = Find(request.socket, &index);
+  const Waiting recv{.active = true,
+                     .message = message,
+                     .address = request.address,
+                     .length = request.length};
+  if (s == nullptr) {
+    *reply = {Error::kBadHandle};
+  } else if (s->kind == Kind::kListener || (request.address == 0 && request.length > 0)) {
+    *reply = {Error::kInvalidArgument};
+  } else if (s->recv.active) {
+    *reply = {Error::kBusy};
+  } else if (!TryRecv(*s, recv, reply)) {
+    if (request.flags & kNonBlocking) {
+      *reply = {Error::kWouldBlock};
+      return true;
+    }
+    s->recv = recv;
+    return false;
+  }
+  return true;
+}
+
+bool SocketTable::Send(const TcpSendRequest& request, const ipc::Message& message,
+                       CountReply* reply) {
+  uint32_t index = 0;
+  Socket* s = Find(request.socket, &index);
+  if (s == nullptr) {
+    *reply = {Error::kBadHandle};
+  } else if (s->kind == Kind::kListener || (request.address == 0 && request.length > 0)) {
+    *reply = {Error::kInvalidArgument};
+  } else if (s->send.active) {
+    *reply = {Error::kBusy};
+  } else {
+    Waiting send{.active = true,
+                 .message = message,
+                 .address = request.address,
+                 .length = request.length};
+    if (TrySend(*s, send, (request.flags & kNonBlocking) != 0, reply)) return true;
+    s->send = send;  // only a blocking send waits
+    return false;
+  }
+  return true;
+}
+
+HandleReply SocketTable::Listen(const TcpListenRequest& request) {
+  if (request.port == 0) return {Error::kInvalidArgument};
   const int32_t index = Allocate(Kind::kListener);
-  if (index < 0) return Answer(Error::kTooManySockets);
+  if (index < 0) return {Error::kTooManySockets};
   Socket& s = sockets_[index];
   tcp_pcb* pcb = tcp_new_ip_type(IPADDR_TYPE_V4);
   err_t err = pcb == nullptr ? err_t{ERR_MEM} : tcp_bind(pcb, IP4_ADDR_ANY, request.port);
@@ -329,28 +326,26 @@ NetReply SocketTable::Listen(const NetRequest& request) {
   if (listening == nullptr) {
     if (pcb != nullptr) tcp_abort(pcb);
     Free(static_cast<uint32_t>(index));
-    return Answer(err == ERR_OK ? Error::kNoMemory : FromLwip(err));
+    return {err == ERR_OK ? Error::kNoMemory : FromLwip(err)};
   }
   s.pcb = listening;
   s.backlog_limit = std::clamp<uint32_t>(request.backlog, 1, kMaxBacklog);
   tcp_arg(listening, &s);
   tcp_accept(listening, &OnAccept);
-  NetReply reply = Answer(Error::kOk);
-  reply.handle = HandleOf(static_cast<uint32_t>(index));
-  return reply;
+  return {Error::kOk, HandleOf(static_cast<uint32_t>(index))};
 }
 
-bool SocketTable::Connect(const ipc::Message& message, const NetRequest& request,
-                          NetReply* reply) {
+bool SocketTable::Connect(const TcpConnectRequest& request, const ipc::Message& message,
+                          HandleReply* reply) {
   if (request.port == 0 || request.ip == 0) {
-    *reply = Answer(Error::kInvalidArgument);
+    *reply = {Error::kInvalidArgument};
     return true;
   }
   const int32_t index = Allocate(Kind::kConnection);
   tcp_pcb* pcb = index < 0 ? nullptr : tcp_new_ip_type(IPADDR_TYPE_V4);
   if (pcb == nullptr) {
     if (index >= 0) Free(static_cast<uint32_t>(index));
-    *reply = Answer(Error::kTooManySockets);
+    *reply = {Error::kTooManySockets};
     return true;
   }
   Socket& s = sockets_[index];
@@ -361,15 +356,20 @@ bool SocketTable::Connect(const ipc::Message& message, const NetRequest& request
   const err_t err = tcp_connect(pcb, &address, request.port, &OnConnected);
   if (err != ERR_OK) {
     Free(static_cast<uint32_t>(index));
-    *reply = Answer(FromLwip(err));
+    *reply = {FromLwip(err)};
     return true;
   }
-  s.connect = {true, message, request, 0};
+  s.connect = {.active = true, .message = message};
   return false;
 }
 
-NetReply SocketTable::Shutdown(Socket& s, uint32_t index, uint32_t how) {
-  if (s.kind != Kind::kConnection) return Answer(Error::kNotConnected);
+StatusReply SocketTable::Shutdown(const TcpShutdownRequest& request) {
+  uint32_t index = 0;
+  Socket* socket = Find(request.socket, &index);
+  if (socket == nullptr) return {Error::kBadHandle};
+  Socket& s = *socket;
+  const uint32_t how = request.how;
+  if (s.kind != Kind::kConnection) return {Error::kNotConnected};
   if (how & kShutdownRead) {
     s.read_shut = true;
     if (s.received != nullptr) {
@@ -383,29 +383,31 @@ NetReply SocketTable::Shutdown(Socket& s, uint32_t index, uint32_t how) {
     if (s.pcb != nullptr) tcp_shutdown(s.pcb, 0, 1);  // sends FIN after queued data
   }
   MarkDirty(index);  // waiting reads and sends now end
-  return Answer(Error::kOk);
+  return {Error::kOk};
 }
 
-NetReply SocketTable::Close(uint32_t index, uint32_t flags) {
-  Socket& s = sockets_[index];
+StatusReply SocketTable::Close(const TcpCloseRequest& request) {
+  uint32_t index = 0;
+  Socket* socket = Find(request.socket, &index);
+  if (socket == nullptr) return {Error::kBadHandle};
+  Socket& s = *socket;
   s.closing = true;
   if (s.error == Error::kOk) s.error = Error::kClosed;
-  Detach(s, /*abort=*/(flags & kAbortive) != 0 && s.kind == Kind::kConnection);
+  Detach(s, /*abort=*/(request.flags & kAbortive) != 0 && s.kind == Kind::kConnection);
   MarkDirty(index);  // answers what waits with kClosed, then frees the slot
-  return Answer(Error::kOk);
+  return {Error::kOk};
 }
 
 // ---- Progress of waiting requests ----
 
-bool SocketTable::TryAccept(Socket& s, NetReply* reply) {
+bool SocketTable::TryAccept(Socket& s, PeerReply* reply) {
   if (s.backlog_head == kNoSocket) return false;
   const uint32_t child = s.backlog_head;
   s.backlog_head = sockets_[child].backlog_next;
   if (s.backlog_head == kNoSocket) s.backlog_tail = kNoSocket;
   sockets_[child].backlog_next = kNoSocket;
   --s.backlog_count;
-  *reply = Answer(Error::kOk);
-  reply->handle = HandleOf(child);
+  *reply = {Error::kOk, HandleOf(child)};
   if (const tcp_pcb* pcb = sockets_[child].pcb; pcb != nullptr) {
     reply->ip = ip4_addr_get_u32(ip_2_ip4(&pcb->remote_ip));
     reply->port = pcb->remote_port;
@@ -413,49 +415,48 @@ bool SocketTable::TryAccept(Socket& s, NetReply* reply) {
   return true;
 }
 
-bool SocketTable::TryRecv(Socket& s, const NetRequest& request, NetReply* reply) {
+bool SocketTable::TryRecv(Socket& s, const Waiting& recv, CountReply* reply) {
   if (s.received != nullptr && !s.read_shut) {
-    const uint32_t count = std::min<uint32_t>(request.length, s.received->tot_len);
-    pbuf_copy_partial(s.received, reinterpret_cast<void*>(request.address),
+    const uint32_t count = std::min<uint32_t>(recv.length, s.received->tot_len);
+    pbuf_copy_partial(s.received, reinterpret_cast<void*>(recv.address),
                       static_cast<uint16_t>(count), 0);
     s.received = pbuf_free_header(s.received, static_cast<uint16_t>(count));
     if (s.pcb != nullptr) tcp_recved(s.pcb, static_cast<uint16_t>(count));  // reopen the window
-    *reply = Answer(Error::kOk, count);
+    *reply = {Error::kOk, count};
     return true;
   }
   if (s.peer_closed || s.read_shut) {
-    *reply = Answer(Error::kOk, 0);  // end of stream
+    *reply = {Error::kOk, 0};  // end of stream
     return true;
   }
   if (s.error != Error::kOk) {
-    *reply = Answer(s.error);
+    *reply = {s.error};
     return true;
   }
   return false;
 }
 
-bool SocketTable::TrySend(Socket& s, Waiting& send, NetReply* reply) {
-  const NetRequest& request = send.request;
+bool SocketTable::TrySend(Socket& s, Waiting& send, bool nonblocking, CountReply* reply) {
   if (s.error != Error::kOk) {
-    *reply = Answer(s.error, send.done);
+    *reply = {s.error, send.done};
     return true;
   }
   if (s.pcb == nullptr || s.write_shut || s.connecting) {
-    *reply = Answer(Error::kNotConnected, send.done);
+    *reply = {Error::kNotConnected, send.done};
     return true;
   }
-  const auto* data = reinterpret_cast<const uint8_t*>(request.address);
+  const auto* data = reinterpret_cast<const uint8_t*>(send.address);
   bool wrote = false;
-  while (send.done < request.length) {
+  while (send.done < send.length) {
     const uint32_t room = tcp_sndbuf(s.pcb);
     if (room == 0) break;
-    const uint32_t count = std::min({room, request.length - send.done, uint32_t{0xffff}});
-    const bool more = send.done + count < request.length;
+    const uint32_t count = std::min({room, send.length - send.done, uint32_t{0xffff}});
+    const bool more = send.done + count < send.length;
     const err_t err = tcp_write(s.pcb, data + send.done, static_cast<uint16_t>(count),
                                 TCP_WRITE_FLAG_COPY | (more ? TCP_WRITE_FLAG_MORE : 0));
     if (err == ERR_MEM) break;  // segment queue full: wait for acks
     if (err != ERR_OK) {
-      *reply = Answer(FromLwip(err), send.done);
+      *reply = {FromLwip(err), send.done};
       return true;
     }
     send.done += count;
@@ -463,43 +464,43 @@ bool SocketTable::TrySend(Socket& s, Waiting& send, NetReply* reply) {
     wrote = true;
   }
   if (wrote) tcp_output(s.pcb);
-  if (send.done == request.length) {
-    *reply = Answer(Error::kOk, send.done);
+  if (send.done == send.length) {
+    *reply = {Error::kOk, send.done};
     return true;
   }
-  if (request.flags & kNonBlocking) {
-    *reply = send.done > 0 ? Answer(Error::kOk, send.done) : Answer(Error::kWouldBlock);
+  if (nonblocking) {
+    *reply = send.done > 0 ? CountReply{Error::kOk, send.done} : CountReply{Error::kWouldBlock};
     return true;
   }
   return false;
 }
 
-bool SocketTable::Progress(uint32_t index, ipc::Message* message, NetReply* reply) {
+bool SocketTable::Progress(uint32_t index, ipc::Message* message, ipc::Message* reply) {
   Socket& s = sockets_[index];
-  const auto finish = [&](Waiting& w) {
+  const auto finish = [&](Waiting& w, const auto& body) {
     *message = w.message;
+    *reply = ipc::MakeMessage(body, 0, 0);
     w.active = false;
     return true;
   };
   if (s.connect.active && (s.closing || !s.connecting)) {
     if (s.error != Error::kOk) {
-      *reply = Answer(s.error);
       s.closing = true;  // freed by Complete() once nothing else waits
-    } else {
-      *reply = Answer(Error::kOk);
-      reply->handle = HandleOf(index);
+      return finish(s.connect, HandleReply{s.error});
     }
-    return finish(s.connect);
+    return finish(s.connect, HandleReply{Error::kOk, HandleOf(index)});
   }
   if (s.accept.active) {
-    if (s.closing) {
-      *reply = Answer(Error::kClosed);
-      return finish(s.accept);
-    }
-    if (TryAccept(s, reply)) return finish(s.accept);
+    PeerReply accepted;
+    if (s.closing) return finish(s.accept, PeerReply{Error::kClosed});
+    if (TryAccept(s, &accepted)) return finish(s.accept, accepted);
   }
-  if (s.recv.active && TryRecv(s, s.recv.request, reply)) return finish(s.recv);
-  if (s.send.active && TrySend(s, s.send, reply)) return finish(s.send);
+  CountReply count;
+  if (s.recv.active && TryRecv(s, s.recv, &count)) return finish(s.recv, count);
+  // A send waits only if it was blocking.
+  if (s.send.active && TrySend(s, s.send, /*nonblocking=*/false, &count)) {
+    return finish(s.send, count);
+  }
   return false;
 }
 

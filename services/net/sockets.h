@@ -3,6 +3,13 @@
 // listeners behind handles, and the requests (net_protocol.h) waiting on
 // them.
 //
+// Handles are index + generation, kept here rather than in svc::HandleTable:
+// a closed socket's handle is dead at once, but its slot stays taken until
+// Complete() has answered what waited on it (the slot still holds the
+// waiting messages); the dirty list, the listeners' backlog FIFOs and lwIP's
+// callbacks reach sockets by index; and a freed slot keeps its dirty flag
+// while it is still listed.
+//
 // lwIP's callbacks (accept, recv, sent, err) only record what happened on
 // the socket and mark it dirty; Complete() later answers whatever waiting
 // requests can now finish. So replies are sent from one place, after lwIP
@@ -63,19 +70,26 @@ class SocketTable {
   SocketTable(const SocketTable&) = delete;
   SocketTable& operator=(const SocketTable&) = delete;
 
-  // Handles one request. Returns true if `reply` is the answer now; false if
-  // the request waits (it is kept and answered by a later Complete()).
-  bool Handle(const ipc::Message& message, const NetRequest& request, NetReply* reply);
+  // One handler per request (net_protocol.h), called by NetService's
+  // routes. The bool ones return true if `reply` is the answer now; false if
+  // the request waits (`message` is kept and answered by a later Complete()).
+  HandleReply Listen(const TcpListenRequest& request);
+  bool Accept(const TcpAcceptRequest& request, const ipc::Message& message, PeerReply* reply);
+  bool Connect(const TcpConnectRequest& request, const ipc::Message& message, HandleReply* reply);
+  bool Send(const TcpSendRequest& request, const ipc::Message& message, CountReply* reply);
+  bool Recv(const TcpRecvRequest& request, const ipc::Message& message, CountReply* reply);
+  StatusReply Shutdown(const TcpShutdownRequest& request);
+  StatusReply Close(const TcpCloseRequest& request);
 
-  // Answers the waiting requests that can finish; Reply() is how.
+  // Answers the waiting requests that can finish:
+  // reply_fn(waiting request, encoded reply), e.g. with svc::Reply.
   template <typename ReplyFn>
   void Complete(ReplyFn&& reply_fn) {
     while (dirty_count_ > 0) {
       const uint32_t index = dirty_[--dirty_count_];
       Socket& s = sockets_[index];
       s.dirty = false;
-      ipc::Message waiting;
-      NetReply reply;
+      ipc::Message waiting, reply;
       while (Progress(index, &waiting, &reply)) reply_fn(waiting, reply);
       if (s.closing) Free(index);
     }
@@ -88,11 +102,13 @@ class SocketTable {
   enum class Kind : uint8_t { kFree, kListener, kConnection };
   static constexpr uint32_t kNoSocket = UINT32_MAX;
 
-  // A request that waits, with the message it came in (to reply to it).
+  // A request that waits, with the message it came in (to reply to it) and,
+  // for a send or a receive, the caller's buffer.
   struct Waiting {
     bool active = false;
     ipc::Message message;
-    NetRequest request;
+    uint64_t address = 0;
+    uint32_t length = 0;
     uint32_t done = 0;  // send: bytes already taken
   };
 
@@ -140,17 +156,12 @@ class SocketTable {
   void Detach(Socket& s, bool abort);
 
   // One step of the waiting requests of socket `index`: true with the
-  // message and reply of a request that finished.
-  bool Progress(uint32_t index, ipc::Message* message, NetReply* reply);
+  // message and the encoded reply of a request that finished.
+  bool Progress(uint32_t index, ipc::Message* message, ipc::Message* reply);
   // Try to finish a receive / send / accept now. False: it must wait.
-  bool TryRecv(Socket& s, const NetRequest& request, NetReply* reply);
-  bool TrySend(Socket& s, Waiting& send, NetReply* reply);
-  bool TryAccept(Socket& s, NetReply* reply);
-
-  NetReply Listen(const NetRequest& request);
-  bool Connect(const ipc::Message& message, const NetRequest& request, NetReply* reply);
-  NetReply Shutdown(Socket& s, uint32_t index, uint32_t how);
-  NetReply Close(uint32_t index, uint32_t flags);
+  bool TryRecv(Socket& s, const Waiting& recv, CountReply* reply);
+  bool TrySend(Socket& s, Waiting& send, bool nonblocking, CountReply* reply);
+  bool TryAccept(Socket& s, PeerReply* reply);
 
   Socket sockets_[kMaxSockets];
   uint32_t dirty_[kMaxSockets];

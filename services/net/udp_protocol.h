@@ -1,9 +1,9 @@
 #pragma once
 // The network service's UDP messages: one body type per operation, each with
-// its own message kind (net's kinds 0x10.., services/runtime/registry.h), and one reply body for all of them. Unlike
-// the TCP messages (net_protocol.h: one kind carrying an op code), the kind
-// alone says what a request is, so the service decodes it straight into its
-// body type.
+// its own message kind (net's kinds 0x10..0x14, services/runtime/registry.h;
+// TCP's are 0x00..0x0f, net_protocol.h), and one reply body for all of them.
+// The kind alone says what a request is: NetService's routes decode it
+// straight into its body type.
 //
 // Direction: requests go from an application's core to the net service's
 // inbox (svc::Call); the reply goes back to the caller's core with the
@@ -39,12 +39,6 @@
 namespace uk::net {
 
 inline constexpr uint16_t kFirstUdpKind = 0x10;  // within net's range (registry.h)
-
-inline bool IsUdpRequestKind(ipc::MessageKind kind) {
-  const auto value = static_cast<uint16_t>(kind);
-  return value >= static_cast<uint16_t>(svc::Kind(kNet, kFirstUdpKind)) &&
-         value < static_cast<uint16_t>(svc::Kind(kNet, kFirstUdpKind + 4));
-}
 
 // The largest UDP payload in one IPv4 datagram: 65535 - 20 (IP) - 8 (UDP).
 inline constexpr uint32_t kMaxUdpPayload = 65507;

@@ -43,26 +43,7 @@ UdpSocketTable::~UdpSocketTable() {
   }
 }
 
-// ---- Requests: each kind decodes into its own body ----
-
-bool UdpSocketTable::Handle(const ipc::Message& message, UdpReply* reply) {
-  UdpBindRequest bind;
-  UdpSendToRequest send;
-  UdpRecvFromRequest recv;
-  UdpCloseRequest close;
-  if (ipc::Decode(message, &bind)) {
-    *reply = Bind(bind);
-  } else if (ipc::Decode(message, &send)) {
-    *reply = SendTo(send);
-  } else if (ipc::Decode(message, &recv)) {
-    return RecvFrom(message, recv, reply);
-  } else if (ipc::Decode(message, &close)) {
-    *reply = Close(close);
-  } else {
-    *reply = Answer(Error::kInvalidArgument);  // a UDP kind without a request body (a reply)
-  }
-  return true;
-}
+// ---- Requests ----
 
 UdpReply UdpSocketTable::Bind(const UdpBindRequest& request) {
   Socket* s = Allocate();
@@ -112,7 +93,7 @@ UdpReply UdpSocketTable::SendTo(const UdpSendToRequest& request) {
   return reply;
 }
 
-bool UdpSocketTable::RecvFrom(const ipc::Message& message, const UdpRecvFromRequest& request,
+bool UdpSocketTable::RecvFrom(const UdpRecvFromRequest& request, const ipc::Message& message,
                               UdpReply* reply) {
   Socket* s = Find(request.handle);
   if (s == nullptr) {

@@ -52,10 +52,14 @@ class UdpSocketTable {
   UdpSocketTable(const UdpSocketTable&) = delete;
   UdpSocketTable& operator=(const UdpSocketTable&) = delete;
 
-  // Handles one UDP request (IsUdpRequestKind). Returns true if `reply` is
-  // the answer now; false if it waits (a blocking recvfrom), to be answered
-  // by a later Complete().
-  bool Handle(const ipc::Message& message, UdpReply* reply);
+  // One handler per request (udp_protocol.h), called by NetService's
+  // routes. RecvFrom returns true if `reply` is the answer now; false if it
+  // waits (a blocking recvfrom: `message` is kept and answered by a later
+  // Complete()).
+  UdpReply Bind(const UdpBindRequest& request);
+  UdpReply SendTo(const UdpSendToRequest& request);
+  bool RecvFrom(const UdpRecvFromRequest& request, const ipc::Message& message, UdpReply* reply);
+  UdpReply Close(const UdpCloseRequest& request);
 
   // Answers the waiting recvfroms that can finish; reply_fn(request, reply).
   template <typename ReplyFn>
@@ -100,11 +104,6 @@ class UdpSocketTable {
   // lwIP's receive callback (a C function pointer); `arg` is the Socket.
   static void OnReceive(void* arg, udp_pcb* pcb, pbuf* p, const ip4_addr* address,
                         uint16_t port);
-
-  UdpReply Bind(const UdpBindRequest& request);
-  UdpReply SendTo(const UdpSendToRequest& request);
-  bool RecvFrom(const ipc::Message& message, const UdpRecvFromRequest& request, UdpReply* reply);
-  UdpReply Close(const UdpCloseRequest& request);
 
   // The open socket behind a handle, or nullptr.
   Socket* Find(uint32_t handle);

@@ -108,6 +108,9 @@ class Adder final : public RequestService<Adder> {
  public:
   Adder() : RequestService("adder", kFirstImageServiceId) {}
   static std::span<const Route<Adder>> Routes();
+  // Counts the requests that reached a handler.
+  void BeforeRequest() { ++before_request_; }
+  uint64_t before_request() const { return before_request_; }
 
  private:
   SumReply Sum(const SumRequest& r) { return {0, r.a + r.b}; }
@@ -122,6 +125,7 @@ class Adder final : public RequestService<Adder> {
 
   ipc::Message held_{};
   uint64_t order_ = 0;
+  uint64_t before_request_ = 0;
 };
 std::span<const Route<Adder>> Adder::Routes() {
   static constexpr Route<Adder> kRoutes[] = {
@@ -161,6 +165,7 @@ TEST(RequestServiceTest, DispatchesByKindDefersAndRejects) {
   EXPECT_EQ(sum.sum, 42u);
   EXPECT_EQ(unserved_status, SendStatus::kRejected);
   EXPECT_EQ(adder->rejected(), 1u);
+  EXPECT_EQ(adder->before_request(), 3u);  // sum, hold, release; not the rejected one
   EXPECT_EQ(hold_status, SendStatus::kOk);
   EXPECT_EQ(held.order, 1u);  // answered inside Release, before Release's own reply
   EXPECT_EQ(release_status, SendStatus::kOk);

@@ -21,7 +21,10 @@
 // recv). The base decodes, dispatches, replies when the sender asked for a
 // reply, and answers a kind it does not know with RejectedBody, counted.
 // A service may also define `int32_t Refusal()`: non-zero answers every
-// request with that error (its reply's `error` field) without a handler.
+// request with that error (its reply's `error` field) without a handler;
+// and `void BeforeRequest()`, run before every handler (the net service
+// brings lwIP's TCP clock up to date there). Both must be public: a private
+// one would be silently skipped.
 //
 // The caller's side is CallService (call.h's Call with typed bodies).
 
@@ -89,6 +92,7 @@ void Run(typename Handler<decltype(H)>::Service& service, const ipc::Message& me
       return;
     }
   }
+  if constexpr (requires { service.BeforeRequest(); }) service.BeforeRequest();
   if constexpr (Handler<decltype(H)>::kMayDefer) {
     if (!(service.*H)(request, message, &reply)) return;
   } else {
