@@ -16,6 +16,7 @@
 #include "kernel/top/app.h"
 #include "services/net/net_client.h"
 #include "services/net/start.h"
+#include "services/net/tcp_server.h"
 #include "services/runtime/sched_service.h"
 
 namespace uk {
@@ -24,19 +25,14 @@ namespace {
 constexpr uint16_t kEchoPort = 7;
 constexpr size_t kBufferSize = 16 * 1024;
 
-struct Server {
-  net::NetClient client;
-  uint32_t listener;
-};
-
 struct Connection {
-  Server* server;
+  net::NetClient* client;
   uint32_t socket;
 };
 
 void ServeConnection(void* arg) {
   auto* connection = static_cast<Connection*>(arg);
-  net::NetClient& client = connection->server->client;
+  net::NetClient& client = *connection->client;
   auto* buffer = new (std::nothrow) uint8_t[kBufferSize];
   for (;;) {
     if (buffer == nullptr) break;  // out of memory: the connection is closed
@@ -49,24 +45,21 @@ void ServeConnection(void* arg) {
   delete connection;
 }
 
-void AcceptLoop(void* arg) {
-  auto* server = static_cast<Server*>(arg);
+// Each accepted connection gets a thread on the echo core.
+void StartConnection(void* arg, const net::Peer& peer) {
+  auto* server = static_cast<net::TcpServer*>(arg);
   sched::Scheduler& scheduler = sched::Scheduler::Current();
-  for (;;) {
-    const net::Result<net::Peer> peer = server->client.Accept(server->listener);
-    if (!peer.ok()) {
-      Log(LogLevel::kWarn, "echo: accept failed: %s", net::ErrorName(peer.error()));
-      scheduler.SleepFor(10 * 1000000);
-      continue;
-    }
-    // Out of memory for the connection or its thread: it is closed.
-    auto* connection = new (std::nothrow) Connection{server, peer.value().handle};
-    if (connection == nullptr || scheduler.TrySpawn(&ServeConnection, connection, "echo-conn",
-                                                    sched::Joinable::kNo) == nullptr) {
-      (void)server->client.Close(peer.value().handle);
-      delete connection;
-    }
+  // Out of memory for the connection or its thread: it is closed.
+  auto* connection = new (std::nothrow) Connection{&server->client(), peer.handle};
+  if (connection == nullptr || scheduler.TrySpawn(&ServeConnection, connection, "echo-conn",
+                                                  sched::Joinable::kNo) == nullptr) {
+    (void)server->client().Close(peer.handle);
+    delete connection;
   }
+}
+
+void AcceptLoop(void* arg) {
+  static_cast<net::TcpServer*>(arg)->AcceptForever(&StartConnection, arg);
 }
 
 }  // namespace
@@ -80,17 +73,12 @@ int AppMain() {
     Print("echo: no network device (the runner adds one for this image: bazel run //images:echo)\n");
     return 2;
   }
-  auto* server = new Server{net::NetClient(net.address), 0};
+  auto* server = new net::TcpServer(net::NetClient(net.address), "echo");
 
   // DHCP takes a few round trips; the listener works before it is done,
   // but the address is worth printing.
-  const uint32_t ip = server->client.WaitForAddress(10000);
-  const net::Result<uint32_t> listener = server->client.Listen(kEchoPort, 256);
-  if (!listener.ok()) {
-    Print("echo: cannot listen on port %u: %s\n", kEchoPort, net::ErrorName(listener.error()));
-    return 1;
-  }
-  server->listener = listener.value();
+  const uint32_t ip = server->client().WaitForAddress(10000);
+  if (!server->Listen(kEchoPort, 256)) return 1;  // it said why
   char text[16];
   Print("echo: listening on %s port %u (net service on core %u, echo on core %u)\n",
         ip != 0 ? net::FormatIp(ip, text) : "(no address yet)", kEchoPort, net_core, echo_core);

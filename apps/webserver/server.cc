@@ -27,19 +27,16 @@ constexpr size_t kServiceReserveBytes = 128 * 1024;
 }  // namespace
 
 Server::Server(const ServerConfig& config)
-    : config_(config), net_(config.net), fs_(config.fs) {}
+    : config_(config),
+      net_(config.net),
+      fs_(config.fs),
+      tcp_(net::NetClient(config.net), "webserver") {}
 
 bool Server::Listen() {
   // DHCP takes a few round trips; listening works before it is done, but
   // the address is worth printing.
   const uint32_t ip = net_.WaitForAddress(10000);
-  const net::Result<uint32_t> listener = net_.Listen(config_.port, 512);
-  if (!listener.ok()) {
-    Print("webserver: cannot listen on port %u: %s\n", config_.port,
-          net::ErrorName(listener.error()));
-    return false;
-  }
-  listener_ = listener.value();
+  if (!tcp_.Listen(config_.port, 512)) return false;  // it said why
   char text[16];
   Print("webserver: listening on http://%s:%u/ (%s; net on core %u, fs on core %u, http on core "
         "%u)\n",
@@ -51,35 +48,30 @@ bool Server::Listen() {
 
 void Server::Run(void* arg) {
   auto& self = *static_cast<Server*>(arg);
-  sched::Scheduler& scheduler = sched::Scheduler::Current();
   // Once, at start: without a watchdog the server cannot run (Spawn panics).
-  self.watchdog_ = scheduler.Spawn(&Watchdog, &self, "http-watchdog", sched::Joinable::kNo);
-  for (;;) {
-    const net::Result<net::Peer> peer = self.net_.Accept(self.listener_);
-    if (!peer.ok()) {
-      Log(LogLevel::kWarn, "webserver: accept failed: %s", net::ErrorName(peer.error()));
-      scheduler.SleepFor(10 * 1000000);
-      continue;
-    }
-    // Nothing here may panic when memory runs out (operator new would):
-    // every allocation is uk::Allocate, which answers nullptr, and a
-    // connection that cannot get its memory is refused.
-    const uint32_t socket = peer.value().handle;
-    void* block = Allocate(sizeof(Connection));
-    auto* connection =
-        block != nullptr ? new (block) Connection{&self, socket, peer.value().ip} : nullptr;
-    void* state = connection != nullptr ? NewConnectionState() : nullptr;
-    void* reserve = state != nullptr ? Allocate(kServiceReserveBytes) : nullptr;
-    if (reserve != nullptr) Free(reserve);
-    if (connection != nullptr) connection->state = state;
-    if (reserve == nullptr ||
-        scheduler.TrySpawn(&ServeThread, connection, "http-conn", sched::Joinable::kNo) ==
-            nullptr) {
-      DeleteConnectionState(state);
-      delete connection;
-      self.RefuseForMemory(socket);
-      continue;
-    }
+  self.watchdog_ =
+      sched::Scheduler::Current().Spawn(&Watchdog, &self, "http-watchdog", sched::Joinable::kNo);
+  self.tcp_.AcceptForever(&Accepted, &self);
+}
+
+void Server::Accepted(void* arg, const net::Peer& peer) {
+  auto& self = *static_cast<Server*>(arg);
+  // Nothing here may panic when memory runs out (operator new would):
+  // every allocation is uk::Allocate, which answers nullptr, and a
+  // connection that cannot get its memory is refused.
+  const uint32_t socket = peer.handle;
+  void* block = Allocate(sizeof(Connection));
+  auto* connection = block != nullptr ? new (block) Connection{&self, socket, peer.ip} : nullptr;
+  void* state = connection != nullptr ? NewConnectionState() : nullptr;
+  void* reserve = state != nullptr ? Allocate(kServiceReserveBytes) : nullptr;
+  if (reserve != nullptr) Free(reserve);
+  if (connection != nullptr) connection->state = state;
+  if (reserve == nullptr ||
+      sched::Scheduler::Current().TrySpawn(&ServeThread, connection, "http-conn",
+                                           sched::Joinable::kNo) == nullptr) {
+    DeleteConnectionState(state);
+    delete connection;
+    self.RefuseForMemory(socket);
   }
 }
 

@@ -21,6 +21,7 @@
 #include "ipc/stat_counter.h"
 #include "services/fs/fs_client.h"
 #include "services/net/net_client.h"
+#include "services/net/tcp_server.h"
 #include "services/runtime/service.h"
 
 namespace uk::web {
@@ -107,6 +108,8 @@ class Server {
 
  private:
   static void Watchdog(void* self);
+  // TcpServer's handler: a thread for the connection, or a 503 if memory is short.
+  static void Accepted(void* self, const net::Peer& peer);
   static void ServeThread(void* connection);
   // When `connection` times out (ms since boot): its request's limit while
   // one arrives, else the keep-alive limit.
@@ -128,7 +131,7 @@ class Server {
   net::NetClient net_;
   fs::FsClient fs_;
   AccessLog log_;
-  uint32_t listener_ = 0;
+  net::TcpServer tcp_;  // the listener and its accept loop
   // Touched only by threads of the HTTP core (cooperative: no lock needed).
   Connection* connections_ = nullptr;
   // Written only by the http core, read by core 0 (the console's `s` key)
