@@ -57,6 +57,21 @@ class Responder {
   Outcome Respond(const http::Request& request);
   bool SendError(http::Status status, http::Method method, http::Persistence persistence);
 
+  // The last piece of a response is not sent by Respond: it waits here, so
+  // that Serve can send it together with the receive of the next request
+  // (NetClient::SendRecv, one round trip to the net core instead of two).
+  // It lives in the connection's out or head buffer, untouched until sent.
+  bool has_last() const { return last_length_ > 0; }
+  std::span<const uint8_t> last() const { return {last_, last_length_}; }
+  void ForgetLast() { last_length_ = 0; }
+  // Sends the waiting last piece on its own (the connection closes, or a
+  // pipelined request is already here).
+  bool SendLast() {
+    const bool sent = Send(last_, last_length_);
+    ForgetLast();
+    return sent;
+  }
+
  private:
   http::ResponseContext Context(const http::Request& request) const {
     return {kServerName, server_.now(),
@@ -69,15 +84,22 @@ class Responder {
     server_.SendProgressed(&connection_);  // the send limit counts from here again
     return sent.ok() && sent.value() == length;
   }
-  // A generated response that does not fit (it always should) is answered
-  // with a 500 rather than nothing.
+  // The response's last piece: kept for Serve (see last()). True: so far so
+  // good (its own send has not happened yet).
+  bool Last(const void* data, size_t length) {
+    last_ = static_cast<const uint8_t*>(data);
+    last_length_ = length;
+    return true;
+  }
+  // A generated response (always the whole response). One that does not
+  // fit (it always should) is answered with a 500 rather than nothing.
   bool SendWritten(const http::WriteResult<size_t>& written, http::Method method) {
-    if (written.ok()) return Send(state_.head, written.value());
+    if (written.ok()) return Last(state_.head, written.value());
     const http::ResponseContext context{kServerName, server_.now(), http::Persistence::kClose,
                                         method};
     const http::WriteResult<size_t> error = http::WriteErrorResponse(
         state_.head, http::Status::kInternalServerError, context);
-    if (error.ok()) (void)Send(state_.head, error.value());
+    if (error.ok()) (void)Last(state_.head, error.value());
     return false;  // closes the connection
   }
   Outcome Fail(const http::Request& request, http::Status status) {
@@ -91,6 +113,8 @@ class Responder {
   Server& server_;
   Server::Connection& connection_;
   State& state_;
+  const uint8_t* last_ = nullptr;
+  size_t last_length_ = 0;
 };
 
 bool Responder::SendError(http::Status status, http::Method method,
@@ -161,9 +185,14 @@ Outcome Responder::Built(const http::Request& request, std::string_view path) {
   head.AddContentLength(length);
   head.AddField("Cache-Control", "no-store");
   head.AddConnection(Context(request).persistence);
-  bool sent = SendWritten(head.Finish(), request.method);
-  if (sent && request.method != http::Method::kHead) sent = Send(page, length);
-  return {http::Status::kOk, request.method == http::Method::kHead ? 0 : length, sent};
+  const http::WriteResult<size_t> head_length = head.Finish();
+  if (!head_length.ok() || head_length.value() > kHeadRoom || request.method == http::Method::kHead) {
+    return {http::Status::kOk, 0, SendWritten(head_length, request.method)};
+  }
+  // Head and page in one piece: the head goes right before the page.
+  uint8_t* start = state_.chunk().data() - head_length.value();
+  std::copy_n(state_.head, head_length.value(), start);
+  return {http::Status::kOk, length, Last(start, head_length.value() + length)};
 }
 
 Outcome Responder::File(const http::Request& request, std::string_view path,
@@ -227,13 +256,18 @@ Outcome Responder::File(const http::Request& request, std::string_view path,
   size_t piece = static_cast<size_t>(std::min<uint64_t>(available, length));
   uint8_t* start = data - head_length.value();
   std::copy_n(state_.head, head_length.value(), start);
-  bool ok = Send(start, head_length.value() + piece);
+  // The last piece waits for Serve; the others go now (the next read
+  // reuses the chunk).
+  const auto send = [&](const uint8_t* data, size_t size, bool last) {
+    return last ? Last(data, size) : Send(data, size);
+  };
+  bool ok = send(start, head_length.value() + piece, piece == length);
   // The rest, a chunk at a time.
   for (uint64_t done = piece; ok && done < length; done += piece) {
     const fs::Result<size_t> read =
         server_.fs().ReadPath(path, first + done, state_.chunk(), nullptr);
     piece = read.ok() ? static_cast<size_t>(std::min<uint64_t>(read.value(), length - done)) : 0;
-    ok = piece > 0 && Send(state_.chunk().data(), piece);
+    ok = piece > 0 && send(state_.chunk().data(), piece, done + piece == length);
   }
   return {status, length, ok};
 }
@@ -296,7 +330,9 @@ void Serve(Server& server, Server::Connection& connection) {
     }
     server.EnterPhase(&connection, Server::Phase::kSending);
     if (parsed.status == http::ParseStatus::kError) {
-      const bool sent = responder.SendError(parsed.error, request.method, http::Persistence::kClose);
+      const bool sent = responder.SendError(parsed.error, request.method,
+                                            http::Persistence::kClose) &&
+                        responder.SendLast();
       server.log().Request(MethodName(request), "-", http::StatusCode(parsed.error), 0);
       if (sent) LingeringClose(server, connection, {reinterpret_cast<uint8_t*>(state->request), kRequestBytes});
       break;
@@ -308,8 +344,25 @@ void Serve(Server& server, Server::Connection& connection) {
     // The next pipelined request, if any, moves to the front.
     std::copy(state->request + parsed.consumed, state->request + state->have, state->request);
     state->have -= parsed.consumed;
+    const bool keep = outcome.keep_open && request.keep_alive && !connection.timed_out;
+    if (keep && state->have == 0 && responder.has_last()) {
+      // The response's last piece and the next request, in one round trip.
+      server.EnterPhase(&connection, Server::Phase::kIdle);
+      const net::NetClient::Exchanged exchanged = server.net().SendRecv(
+          connection.socket, responder.last(),
+          {reinterpret_cast<uint8_t*>(state->request), kRequestBytes});
+      const bool sent = exchanged.sent == responder.last().size();
+      responder.ForgetLast();
+      if (!sent || exchanged.error != net::Error::kOk || exchanged.received == 0) break;
+      server.EnterPhase(&connection, Server::Phase::kRequest);
+      connection.any_request = true;
+      connection.last_activity_ms = NowMs();
+      state->have = exchanged.received;
+      continue;
+    }
+    if (responder.has_last() && !responder.SendLast()) break;
     server.EnterPhase(&connection, state->have > 0 ? Server::Phase::kRequest : Server::Phase::kIdle);
-    if (!outcome.keep_open || !request.keep_alive || connection.timed_out) break;
+    if (!keep) break;
   }
 }
 

@@ -59,6 +59,20 @@ Result<size_t> NetClient::Recv(uint32_t socket, std::span<uint8_t> out, Blocking
   return static_cast<size_t>(reply.count);
 }
 
+NetClient::Exchanged NetClient::SendRecv(uint32_t socket, std::span<const uint8_t> data,
+                                         std::span<uint8_t> out) {
+  if (data.size() > UINT32_MAX || out.size() > UINT32_MAX) {
+    return {Error::kInvalidArgument, 0, 0};
+  }
+  const ExchangeReply reply =
+      Ask(TcpSendRecvRequest{.socket = socket,
+                             .send_length = static_cast<uint32_t>(data.size()),
+                             .send_address = reinterpret_cast<uint64_t>(data.data()),
+                             .recv_address = reinterpret_cast<uint64_t>(out.data()),
+                             .recv_length = static_cast<uint32_t>(out.size())});
+  return {reply.error, reply.sent, reply.received};
+}
+
 Error NetClient::Shutdown(uint32_t socket, uint32_t how) {
   return Ask(TcpShutdownRequest{.socket = socket, .how = how}).error;
 }

@@ -63,6 +63,15 @@ class NetClient {
                       Blocking blocking = Blocking::kYes);
   // Up to out.size() bytes; 0 at the end of the stream.
   Result<size_t> Recv(uint32_t socket, std::span<uint8_t> out, Blocking blocking = Blocking::kYes);
+  // Sends all of `data`, then receives up to out.size() bytes, in one round
+  // trip (what a keep-alive server does between a response and the next
+  // request). A failed send ends it: its error, nothing received.
+  struct Exchanged {
+    Error error;
+    size_t sent;
+    size_t received;  // 0 = end of stream
+  };
+  Exchanged SendRecv(uint32_t socket, std::span<const uint8_t> data, std::span<uint8_t> out);
   Error Shutdown(uint32_t socket, uint32_t how);
   Error Close(uint32_t socket, CloseMode mode = CloseMode::kGraceful);
   Result<Info> GetInfo();

@@ -32,6 +32,10 @@
 //   TcpRecvRequest         socket, buffer, flags        CountReply: bytes read, 0 = end of
 //                                                       stream (a zero-length Recv also
 //                                                       answers 0 at once)
+//   TcpSendRecvRequest     socket, send buffer, recv    ExchangeReply: bytes sent, then bytes
+//                          buffer                       read (a Send, then a Recv, in one
+//                                                       round trip: a keep-alive server's
+//                                                       response and its next request)
 //   TcpShutdownRequest     socket, how (kShutdownRead | kShutdownWrite)   StatusReply
 //   TcpCloseRequest        socket, flags (kAbortive)    StatusReply (waiting requests get
 //                                                       kClosed). Queued data is still sent,
@@ -119,6 +123,13 @@ struct InfoReply {  // the interface's configuration, network byte order; 0 unti
   uint32_t gateway = 0;
 };
 
+struct ExchangeReply {  // TcpSendRecvRequest: what was sent, then what was received
+  static constexpr auto kKind = svc::Kind(kNet, 0x0e);
+  Error error = Error::kOk;  // the send's error if it failed (nothing received), else the recv's
+  uint32_t sent = 0;
+  uint32_t received = 0;     // 0 = end of stream
+};
+
 // ---- Requests ----
 
 struct TcpListenRequest {
@@ -160,6 +171,22 @@ struct TcpRecvRequest {
   uint32_t flags = 0;    // kNonBlocking
   uint64_t address = 0;  // caller memory, lent until the reply
   uint32_t length = 0;
+  uint32_t reserved = 0;
+};
+
+// A send, then a receive on the same socket, in one round trip: what a
+// server does between a response and the next request. The send is
+// blocking (all of it is taken, or an error ends the exchange); the receive
+// then waits like a blocking TcpRecvRequest. Both buffers are lent until
+// the reply.
+struct TcpSendRecvRequest {
+  static constexpr auto kKind = svc::Kind(kNet, 0x0f);
+  using Reply = ExchangeReply;
+  uint32_t socket = 0;
+  uint32_t send_length = 0;
+  uint64_t send_address = 0;
+  uint64_t recv_address = 0;
+  uint32_t recv_length = 0;
   uint32_t reserved = 0;
 };
 

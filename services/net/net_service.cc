@@ -142,7 +142,8 @@ std::span<const svc::Route<NetService>> NetService::Routes() {
   static constexpr svc::Route<NetService> kRoutes[] = {
       svc::On<&NetService::Listen>(),     svc::On<&NetService::Accept>(),
       svc::On<&NetService::Connect>(),    svc::On<&NetService::Send>(),
-      svc::On<&NetService::Recv>(),       svc::On<&NetService::Shutdown>(),
+      svc::On<&NetService::Recv>(),       svc::On<&NetService::SendRecv>(),
+      svc::On<&NetService::Shutdown>(),
       svc::On<&NetService::Close>(),      svc::On<&NetService::Info>(),
       svc::On<&NetService::WaitForAddress>(),
       svc::On<&NetService::UdpBind>(),    svc::On<&NetService::UdpSendTo>(),

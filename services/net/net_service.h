@@ -122,6 +122,10 @@ class NetService final : public svc::RequestService<NetService> {
   bool Recv(const TcpRecvRequest& request, const ipc::Message& message, CountReply* reply) {
     return sockets_->Recv(request, message, reply);
   }
+  bool SendRecv(const TcpSendRecvRequest& request, const ipc::Message& message,
+                ExchangeReply* reply) {
+    return sockets_->SendRecv(request, message, reply);
+  }
   StatusReply Shutdown(const TcpShutdownRequest& request) { return sockets_->Shutdown(request); }
   StatusReply Close(const TcpCloseRequest& request) { return sockets_->Close(request); }
   // The interface.

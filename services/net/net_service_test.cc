@@ -150,10 +150,32 @@ void TcpScenario(TestNet& net) {
   EXPECT_EQ(segment->fields.seq, our_seq);
   EXPECT_EQ(segment->fields.ack, 1006u);  // "hello" acknowledged
 
-  // A reset from the peer ends the connection: the next read says so.
-  net.Inject(TcpFrame({.src_port = 40000, .dst_port = 80, .seq = 1006, .flags = testing::kTcpRst}));
+  // An exchange: a response out and the next request in, one round trip.
+  // The request is already there, so the receive half answers at once.
+  net.Inject(TcpFrame({.src_port = 40000, .dst_port = 80, .seq = 1006, .ack = our_seq + 5,
+                       .flags = testing::kTcpAck | testing::kTcpPsh},
+                      "again"));
+  net.Settle();
+  const uint8_t response[] = {'r', 'e', 's', 'p'};
+  uint8_t next[16] = {};
+  const NetClient::Exchanged exchanged = client.SendRecv(peer.value().handle, response, next);
+  EXPECT_EQ(exchanged.error, Error::kOk) << ErrorName(exchanged.error);
+  EXPECT_EQ(exchanged.sent, 4u);
+  EXPECT_EQ(std::string_view(reinterpret_cast<const char*>(next), exchanged.received), "again");
+  const auto exchanged_data = net.Transmitted([&](const Bytes& frame) {
+    const auto tcp = testing::ParseTcp(frame);
+    return tcp && tcp->fields.src_port == 80 && tcp->fields.seq == our_seq + 5 &&
+           !tcp->payload.empty();
+  });
+  ASSERT_TRUE(exchanged_data.has_value()) << "SendRecv() put nothing on the wire";
+  EXPECT_EQ(testing::ParseTcp(*exchanged_data)->payload, Bytes(response, response + 4));
+
+  // A reset from the peer ends the connection: the next read says so, and
+  // so does an exchange, without sending.
+  net.Inject(TcpFrame({.src_port = 40000, .dst_port = 80, .seq = 1011, .flags = testing::kTcpRst}));
   net.Settle();
   EXPECT_EQ(client.Recv(peer.value().handle, in).error(), Error::kReset);
+  EXPECT_EQ(client.SendRecv(peer.value().handle, response, next).error, Error::kReset);
   EXPECT_EQ(client.Close(peer.value().handle), Error::kOk);
 
   // A SYN to a closed port is refused with RST|ACK acknowledging the SYN.

@@ -82,6 +82,10 @@ void SocketTable::Attach(uint32_t index, tcp_pcb* pcb) {
   tcp_sent(pcb, &OnSent);
   tcp_err(pcb, &OnError);
   tcp_poll(pcb, &OnPoll, kPollTicks);
+  // No Nagle: applications here send whole messages (a web server's
+  // response is one send), so holding the last partial segment until the
+  // previous one is acknowledged only waits for the peer's delayed ACK.
+  if (s.kind == Kind::kConnection) tcp_nagle_disable(pcb);
 }
 
 void SocketTable::Detach(Socket& s, bool abort) {
@@ -311,6 +315,55 @@ bool SocketTable::Send(const TcpSendRequest& request, const ipc::Message& messag
   return true;
 }
 
+bool SocketTable::SendRecv(const TcpSendRecvRequest& request, const ipc::Message& message,
+                           ExchangeReply* reply) {
+  uint32_t index = 0;
+  Socket* s = Find(request.socket, &index);
+  if (s == nullptr) {
+    *reply = {Error::kBadHandle};
+  } else if (s->kind == Kind::kListener || (request.send_address == 0 && request.send_length > 0) ||
+             (request.recv_address == 0 && request.recv_length > 0)) {
+    *reply = {Error::kInvalidArgument};
+  } else if (s->send.active || s->recv.active) {
+    *reply = {Error::kBusy};
+  } else {
+    const Waiting send{.active = true,
+                       .exchange = true,
+                       .message = message,
+                       .address = request.send_address,
+                       .length = request.send_length,
+                       .then_address = request.recv_address,
+                       .then_length = request.recv_length};
+    s->send = send;
+    CountReply sent;
+    if (!TrySend(*s, s->send, /*nonblocking=*/false, &sent)) return false;  // waits as a send
+    s->send.active = false;
+    return ContinueExchange(*s, send, sent, reply);
+  }
+  return true;
+}
+
+bool SocketTable::ContinueExchange(Socket& s, const Waiting& send, const CountReply& sent,
+                                   ExchangeReply* reply) {
+  if (sent.error != Error::kOk) {
+    *reply = {sent.error, sent.count};
+    return true;
+  }
+  const Waiting recv{.active = true,
+                     .exchange = true,
+                     .message = send.message,
+                     .address = send.then_address,
+                     .length = send.then_length,
+                     .done = sent.count};
+  CountReply received;
+  if (TryRecv(s, recv, &received)) {
+    *reply = {received.error, sent.count, received.error == Error::kOk ? received.count : 0};
+    return true;
+  }
+  s.recv = recv;
+  return false;
+}
+
 HandleReply SocketTable::Listen(const TcpListenRequest& request) {
   if (request.port == 0) return {Error::kInvalidArgument};
   const int32_t index = Allocate(Kind::kListener);
@@ -496,10 +549,21 @@ bool SocketTable::Progress(uint32_t index, ipc::Message* message, ipc::Message* 
     if (TryAccept(s, &accepted)) return finish(s.accept, accepted);
   }
   CountReply count;
-  if (s.recv.active && TryRecv(s, s.recv, &count)) return finish(s.recv, count);
+  if (s.recv.active && TryRecv(s, s.recv, &count)) {
+    if (!s.recv.exchange) return finish(s.recv, count);
+    return finish(s.recv, ExchangeReply{count.error, s.recv.done,
+                                        count.error == Error::kOk ? count.count : 0});
+  }
   // A send waits only if it was blocking.
   if (s.send.active && TrySend(s, s.send, /*nonblocking=*/false, &count)) {
-    return finish(s.send, count);
+    if (!s.send.exchange) return finish(s.send, count);
+    // The exchange's send is done: answer it, or let it wait as a receive.
+    s.send.active = false;
+    ExchangeReply exchanged;
+    if (!ContinueExchange(s, s.send, count, &exchanged)) return false;  // now a waiting receive
+    *message = s.send.message;
+    *reply = ipc::MakeMessage(exchanged, 0, 0);
+    return true;
   }
   return false;
 }

@@ -78,6 +78,8 @@ class SocketTable {
   bool Connect(const TcpConnectRequest& request, const ipc::Message& message, HandleReply* reply);
   bool Send(const TcpSendRequest& request, const ipc::Message& message, CountReply* reply);
   bool Recv(const TcpRecvRequest& request, const ipc::Message& message, CountReply* reply);
+  bool SendRecv(const TcpSendRecvRequest& request, const ipc::Message& message,
+                ExchangeReply* reply);
   StatusReply Shutdown(const TcpShutdownRequest& request);
   StatusReply Close(const TcpCloseRequest& request);
 
@@ -103,13 +105,17 @@ class SocketTable {
   static constexpr uint32_t kNoSocket = UINT32_MAX;
 
   // A request that waits, with the message it came in (to reply to it) and,
-  // for a send or a receive, the caller's buffer.
+  // for a send or a receive, the caller's buffer. An exchange
+  // (TcpSendRecvRequest) waits first as a send, then as a receive.
   struct Waiting {
     bool active = false;
+    bool exchange = false;
     ipc::Message message;
     uint64_t address = 0;
     uint32_t length = 0;
-    uint32_t done = 0;  // send: bytes already taken
+    uint32_t done = 0;  // send: bytes already taken; an exchange's receive: bytes it sent
+    uint64_t then_address = 0;  // an exchange's send: the receive that follows
+    uint32_t then_length = 0;
   };
 
   struct Socket {
@@ -160,6 +166,10 @@ class SocketTable {
   bool Progress(uint32_t index, ipc::Message* message, ipc::Message* reply);
   // Try to finish a receive / send / accept now. False: it must wait.
   bool TryRecv(Socket& s, const Waiting& recv, CountReply* reply);
+  // An exchange whose send finished (`sent` is its CountReply): its reply
+  // now (true), or it waits as a receive (false).
+  bool ContinueExchange(Socket& s, const Waiting& send, const CountReply& sent,
+                        ExchangeReply* reply);
   bool TrySend(Socket& s, Waiting& send, bool nonblocking, CountReply* reply);
   bool TryAccept(Socket& s, PeerReply* reply);
 
