@@ -7,7 +7,10 @@
 // order (pipelined requests included) and keeps the connection open while
 // the client asks for it. Files are read from the fs service in chunks into
 // the connection's buffer and sent from there: the data crosses two rings
-// by reference and is copied twice (disk cache -> buffer -> lwIP).
+// by reference and is copied three times (disk cache -> buffer -> lwIP ->
+// the NIC's transmit slot). A response's last piece goes out with the
+// receive of the next request (NetClient::SendRecv): four ring messages per
+// small keep-alive request.
 //
 // Limits (ServerConfig) bound the request line, headers, connections and
 // time: past them a client gets 4xx/503 and is closed, and others go on.
