@@ -170,9 +170,43 @@ void TcpScenario(TestNet& net) {
   ASSERT_TRUE(exchanged_data.has_value()) << "SendRecv() put nothing on the wire";
   EXPECT_EQ(testing::ParseTcp(*exchanged_data)->payload, Bytes(response, response + 4));
 
+  // An exchange whose receive has to wait: its send goes out at once, and
+  // the reply comes when the next request does.
+  struct Waiter {
+    NetClient* client;
+    uint32_t socket;
+    NetClient::Exchanged result{};
+    uint8_t next[16] = {};
+  } waiter{&client, peer.value().handle};
+  sched::Thread* thread = sched::Scheduler::Current().Spawn(
+      [](void* arg) {
+        auto* w = static_cast<Waiter*>(arg);
+        const uint8_t second[] = {'r', '2'};
+        w->result = w->client->SendRecv(w->socket, second, w->next);
+      },
+      &waiter, "exchange");
+  sched::Scheduler::Current().Yield();  // the waiter sends its request and parks
+  net.Settle();
+  EXPECT_EQ(waiter.result.sent, 0u);  // not answered yet: the receive waits
+  const auto second_data = net.Transmitted([&](const Bytes& frame) {
+    const auto tcp = testing::ParseTcp(frame);
+    return tcp && tcp->fields.src_port == 80 && tcp->fields.seq == our_seq + 9 &&
+           !tcp->payload.empty();
+  });
+  ASSERT_TRUE(second_data.has_value()) << "the waiting exchange did not send first";
+  EXPECT_EQ(testing::ParseTcp(*second_data)->payload, Bytes({'r', '2'}));
+  net.Inject(TcpFrame({.src_port = 40000, .dst_port = 80, .seq = 1011, .ack = our_seq + 11,
+                       .flags = testing::kTcpAck | testing::kTcpPsh},
+                      "later"));
+  sched::Scheduler::Current().Join(thread);
+  EXPECT_EQ(waiter.result.error, Error::kOk) << ErrorName(waiter.result.error);
+  EXPECT_EQ(waiter.result.sent, 2u);
+  EXPECT_EQ(std::string_view(reinterpret_cast<const char*>(waiter.next), waiter.result.received),
+            "later");
+
   // A reset from the peer ends the connection: the next read says so, and
   // so does an exchange, without sending.
-  net.Inject(TcpFrame({.src_port = 40000, .dst_port = 80, .seq = 1011, .flags = testing::kTcpRst}));
+  net.Inject(TcpFrame({.src_port = 40000, .dst_port = 80, .seq = 1016, .flags = testing::kTcpRst}));
   net.Settle();
   EXPECT_EQ(client.Recv(peer.value().handle, in).error(), Error::kReset);
   EXPECT_EQ(client.SendRecv(peer.value().handle, response, next).error, Error::kReset);
