@@ -83,7 +83,7 @@ int AppMain() {
   Print("echo: listening on %s port %u (net service on core %u, echo on core %u)\n",
         ip != 0 ? net::FormatIp(ip, text) : "(no address yet)", kEchoPort, net_core, echo_core);
   // The server runs until the VM is stopped.
-  svc::Join(svc::SpawnOn(echo_core, &AcceptLoop, server, "echo-accept"));
+  svc::RunOn(echo_core, [&] { AcceptLoop(server); }, "echo-accept");
   return 0;
 }
 

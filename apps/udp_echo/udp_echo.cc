@@ -74,7 +74,7 @@ int AppMain() {
   Print("udp_echo: serving UDP on %s port %u (net service on core %u, echo on core %u)\n",
         ip != 0 ? net::FormatIp(ip, text) : "(no address yet)", kEchoPort, net_core, echo_core);
   // The server runs until the VM is stopped.
-  svc::Join(svc::SpawnOn(echo_core, &EchoLoop, server, "udp-echo"));
+  svc::RunOn(echo_core, [&] { EchoLoop(server); }, "udp-echo");
   return 1;  // the echo loop ended: its warning says why
 }
 

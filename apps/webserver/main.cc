@@ -95,7 +95,7 @@ int AppMain() {
   if (!server->Listen()) return 1;
   RegisterCounterLine(&web::FormatServerStats, server);  // the console's `s` key
   // Serves until the VM is stopped.
-  svc::Join(svc::SpawnOn(config.http_core, &web::Server::Run, server, "http"));
+  svc::RunOn(config.http_core, [&] { web::Server::Run(server); }, "http");
   return 0;
 }
 

@@ -69,7 +69,7 @@ void StartOnThisCore(void* out) {
 
 FsStartResult StartFsService(uint32_t core) {
   FsStartResult result;
-  svc::Join(svc::SpawnOn(core, &StartOnThisCore, &result, "fs-start"));
+  svc::RunOn(core, [&] { StartOnThisCore(&result); }, "fs-start");
   return result;
 }
 

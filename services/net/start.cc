@@ -87,7 +87,7 @@ void StartOnThisCore(void* arg) {
 
 NetStartResult StartNetService(uint32_t core) {
   StartArgs args;
-  svc::Join(svc::SpawnOn(core, &StartOnThisCore, &args, "net-start"));
+  svc::RunOn(core, [&] { StartOnThisCore(&args); }, "net-start");
   return args.result;
 }
 
