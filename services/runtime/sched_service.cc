@@ -28,50 +28,54 @@ void WaitAndReply(void* arg) {
 
 }  // namespace
 
-void SchedService::Handle(uint32_t, const ipc::Message& m) {
+std::span<const Route<SchedService>> SchedService::Routes() {
+  static constexpr Route<SchedService> kRoutes[] = {
+      On<&SchedService::Spawn>(),
+      On<&SchedService::Join>(),
+      On<&SchedService::SetPolicy>(),
+      {ipc::MessageKind::kPing, &SchedService::Pong},
+  };
+  return kRoutes;
+}
+
+SpawnedBody SchedService::Spawn(const SpawnBody& request) {
+  // Out of memory for the thread: thread id 0, which SpawnOn reports.
+  sched::Thread* t = Scheduler::Current().TrySpawn(
+      reinterpret_cast<sched::ThreadEntry>(request.entry), reinterpret_cast<void*>(request.arg),
+      reinterpret_cast<const char*>(request.name));
+  return {t != nullptr ? t->id : 0};
+}
+
+bool SchedService::Join(const JoinBody& request, const ipc::Message& message, StatusBody* reply) {
   Scheduler& sched = Scheduler::Current();
-  if (ipc::IsReply(m)) {
-    DeliverReply(m);
-    return;
+  sched::Thread* t = sched.FindJoinable(request.thread_id);
+  if (t == nullptr || t->join_claimed) {
+    *reply = {-1};
+    return true;
   }
-  const bool wants_reply = (m.header.flags & ipc::kFlagWantsReply) != 0;
+  auto* waiter = new (std::nothrow) JoinWaiter{t, message};
+  if (waiter == nullptr ||
+      sched.TrySpawn(&WaitAndReply, waiter, "join", sched::Joinable::kNo) == nullptr) {
+    delete waiter;  // out of memory: the join fails and may be asked again
+    *reply = {-1};
+    return true;
+  }
+  t->join_claimed = true;
+  return false;  // WaitAndReply answers
+}
+
+StatusBody SchedService::SetPolicy(const PolicyBody& request) {
+  if (request.policy > static_cast<uint32_t>(sched::IdlePolicy::kHalt)) return {-1};
+  Scheduler::Current().SetIdlePolicy(static_cast<sched::IdlePolicy>(request.policy));
+  return {0};
+}
+
+void SchedService::Pong(SchedService& self, const ipc::Message& message) {
   ipc::PingBody ping;
-  SpawnBody spawn;
-  JoinBody join;
-  PolicyBody policy;
-  if (ipc::Decode(m, &ping)) {
-    ++pings_;
-    if (wants_reply) Reply(m, ipc::MakeMessage(ipc::PongBody{ping.sequence, ping.timestamp}, 0, 0));
-  } else if (ipc::Decode(m, &spawn)) {
-    // Out of memory for the thread: thread id 0, which SpawnOn reports.
-    sched::Thread* t = sched.TrySpawn(reinterpret_cast<sched::ThreadEntry>(spawn.entry),
-                                      reinterpret_cast<void*>(spawn.arg),
-                                      reinterpret_cast<const char*>(spawn.name));
-    if (wants_reply) Reply(m, ipc::MakeMessage(SpawnedBody{t != nullptr ? t->id : 0}, 0, 0));
-  } else if (ipc::Decode(m, &join)) {
-    sched::Thread* t = sched.FindJoinable(join.thread_id);
-    if (t == nullptr || t->join_claimed) {
-      if (wants_reply) Reply(m, Status(-1));
-      return;
-    }
-    auto* waiter = new (std::nothrow) JoinWaiter{t, m};
-    if (waiter == nullptr ||
-        sched.TrySpawn(&WaitAndReply, waiter, "join", sched::Joinable::kNo) == nullptr) {
-      delete waiter;  // out of memory: the join fails and may be asked again
-      if (wants_reply) Reply(m, Status(-1));
-      return;
-    }
-    t->join_claimed = true;
-  } else if (ipc::Decode(m, &policy)) {
-    if (policy.policy > static_cast<uint32_t>(sched::IdlePolicy::kHalt)) {
-      if (wants_reply) Reply(m, Status(-1));
-      return;
-    }
-    sched.SetIdlePolicy(static_cast<sched::IdlePolicy>(policy.policy));
-    if (wants_reply) Reply(m, Status(0));
-  } else {
-    ++unknown_;
-    if (wants_reply) Reply(m, Status(-1));
+  ipc::Decode(message, &ping);  // the route matched its kind
+  ++self.pings_;
+  if (message.header.flags & ipc::kFlagWantsReply) {
+    Reply(message, ipc::MakeMessage(ipc::PongBody{ping.sequence, ping.timestamp}, 0, 0));
   }
 }
 

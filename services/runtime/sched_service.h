@@ -10,24 +10,30 @@
 //   kPing            PingBody        PongBody (liveness, and ringbench)
 //
 // Replies do not pass through it: the core's loop drains them (call.h).
-// Unknown kinds are answered with StatusBody{-1} if the
-// sender wants a reply, and counted.
+// It is a RequestService (request_service.h): kinds it does not serve are
+// answered with RejectedBody if the sender wants a reply, and counted.
 
 #include <cstdint>
+#include <span>
 #include <type_traits>
 
 #include "ipc/message.h"
 #include "kernel/sched/halt_poll.h"
 #include "kernel/sched/scheduler.h"
 #include "services/runtime/registry.h"
+#include "services/runtime/request_service.h"
 #include "services/runtime/service.h"
 
 namespace uk::svc {
 
 inline constexpr const Registration& kSched = Registered("sched");
 
+struct SpawnedBody;
+struct StatusBody;
+
 struct SpawnBody {
   static constexpr auto kKind = Kind(kSched, 0);
+  using Reply = SpawnedBody;
   uint64_t entry;  // sched::ThreadEntry
   uint64_t arg;
   uint64_t name;   // const char*, must outlive the thread
@@ -38,10 +44,12 @@ struct SpawnedBody {
 };
 struct JoinBody {
   static constexpr auto kKind = Kind(kSched, 2);
+  using Reply = StatusBody;
   uint64_t thread_id;
 };
 struct PolicyBody {
   static constexpr auto kKind = Kind(kSched, 3);
+  using Reply = StatusBody;
   uint32_t policy;  // sched::IdlePolicy
 };
 struct StatusBody {
@@ -49,17 +57,22 @@ struct StatusBody {
   int32_t status;  // 0 = done
 };
 
-class SchedService final : public Service {
+class SchedService final : public RequestService<SchedService> {
  public:
-  SchedService() : Service("sched", kSchedServiceId) {}
+  SchedService() : RequestService("sched", kSchedServiceId) {}
+  static std::span<const Route<SchedService>> Routes();
 
-  uint64_t unknown_messages() const { return unknown_.Get(); }
   uint64_t pings() const { return pings_.Get(); }
 
  private:
-  void Handle(uint32_t producer, const ipc::Message& message) override;
+  SpawnedBody Spawn(const SpawnBody& request);
+  // Answered when the thread has exited, by a waiter thread.
+  bool Join(const JoinBody& request, const ipc::Message& message, StatusBody* reply);
+  StatusBody SetPolicy(const PolicyBody& request);
+  // ipc::PingBody names no reply type (ipc/ is below the runtime): its
+  // route is written out.
+  static void Pong(SchedService& self, const ipc::Message& message);
 
-  ipc::StatCounter unknown_;
   ipc::StatCounter pings_;
 };
 

@@ -10,6 +10,7 @@
 #include "kernel/sched/host_platform.h"
 #include "services/runtime/call.h"
 #include "services/runtime/host_machine.h"
+#include "services/runtime/request_service.h"
 #include "services/runtime/sched_service.h"
 
 namespace uk::svc {
@@ -102,6 +103,9 @@ TEST(ServicesTest, BadRequestsGetErrorsNotCrashes) {
     ipc::Message odd{};
     odd.header.kind = static_cast<ipc::MessageKind>(0x7777);
     EXPECT_EQ(Call(Address{1, kSchedServiceId}, odd), SendStatus::kOk);
+    RejectedBody rejected{};
+    EXPECT_TRUE(ipc::Decode(odd, &rejected));  // a kind it does not serve: rejected, named
+    EXPECT_EQ(rejected.kind, 0x7777);
   });
 }
 
