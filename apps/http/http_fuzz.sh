@@ -3,9 +3,9 @@
 # and flags. tools/fuzz/libfuzzer.sh, sourced below, compiles it with clang
 # and runs it; see README.md.
 #
-#   bazel test //services/http:http_fuzz_test     # seeds, then 25 s of fuzzing
-#   bazel run //services/http:http_fuzz -- -max_total_time=600   # fuzz longer
-#   bazel run //services/http:http_fuzz -- crash-1234abcd        # replay a file
+#   bazel test //apps/http:http_fuzz_test     # seeds, then 25 s of fuzzing
+#   bazel run //apps/http:http_fuzz -- -max_total_time=600   # fuzz longer
+#   bazel run //apps/http:http_fuzz -- crash-1234abcd        # replay a file
 #
 # The seed corpus (valid, pipelined and broken requests, escaping targets,
 # ranges, dates) and a dictionary of HTTP tokens are written here.

@@ -1,6 +1,6 @@
 #pragma once
 // Character classes and small string helpers shared by the parsers (RFC 9110
-// section 5.6 grammar). Internal to services/http: not in the library's hdrs.
+// section 5.6 grammar). Internal to apps/http: not in the library's hdrs.
 
 #include <cstdint>
 #include <string_view>

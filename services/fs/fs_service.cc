@@ -215,11 +215,18 @@ StatusReply FsService::Release(const ReleaseRequest& request) {
 
 // ---- Writing: each change is flushed before the reply ----
 
+template <typename T>
+ValueReply FsService::FlushedValue(const Result<T>& result) {
+  if (!result.ok()) return {Code(result.error())};
+  if (const Error e = ext2_.Sync(); e != Error::kOk) return {Code(e)};
+  return Value(result);
+}
+
 ValueReply FsService::Create(const CreateRequest& request) {
   UpdateClock();
   const Result<uint32_t> number = ext2_.Create(PathOf(request.path), request.mode);
-  if (!number.ok()) return {Code(number.error())};
-  if (const Error e = ext2_.Sync(); e != Error::kOk) return {Code(e)};
+  const ValueReply flushed = FlushedValue(number);
+  if (flushed.error != 0) return flushed;
   return Value(OpenInode(number.value()));
 }
 
@@ -228,10 +235,7 @@ ValueReply FsService::Write(const WriteRequest& request) {
   if (file == nullptr) return {Code(Error::kBadHandle)};
   if (!Valid(request.data)) return {Code(Error::kInvalidArgument)};
   UpdateClock();
-  const Result<size_t> written = ext2_.WriteFile(file->inode, request.offset, BufferOf(request.data));
-  if (!written.ok()) return {Code(written.error())};
-  if (const Error e = ext2_.Sync(); e != Error::kOk) return {Code(e)};
-  return Value(written);
+  return FlushedValue(ext2_.WriteFile(file->inode, request.offset, BufferOf(request.data)));
 }
 
 StatusReply FsService::Truncate(const TruncateRequest& request) {
@@ -243,18 +247,12 @@ StatusReply FsService::Truncate(const TruncateRequest& request) {
 
 ValueReply FsService::Mkdir(const MkdirRequest& request) {
   UpdateClock();
-  const Result<uint32_t> number = ext2_.Mkdir(PathOf(request.path), request.mode);
-  if (!number.ok()) return {Code(number.error())};
-  if (const Error e = ext2_.Sync(); e != Error::kOk) return {Code(e)};
-  return Value(number);
+  return FlushedValue(ext2_.Mkdir(PathOf(request.path), request.mode));
 }
 
 ValueReply FsService::Symlink(const SymlinkRequest& request) {
   UpdateClock();
-  const Result<uint32_t> number = ext2_.Symlink(PathOf(request.path), PathOf(request.target));
-  if (!number.ok()) return {Code(number.error())};
-  if (const Error e = ext2_.Sync(); e != Error::kOk) return {Code(e)};
-  return Value(number);
+  return FlushedValue(ext2_.Symlink(PathOf(request.path), PathOf(request.target)));
 }
 
 StatusReply FsService::Unlink(const UnlinkRequest& request) {

@@ -95,6 +95,9 @@ class FsService final : public svc::RequestService<FsService> {
   // Flushes a change to the disk: `error` if the change failed, else the
   // flush's result.
   Error Flushed(Error error);
+  // The same for a change with a value: its error, the flush's, or the value.
+  template <typename T>
+  ValueReply FlushedValue(const Result<T>& result);
   void UpdateClock();
 
   BlockDevice& device_;

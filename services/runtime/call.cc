@@ -70,11 +70,10 @@ void Unlink(CoreCalls& calls, PendingCall* call) {
   }
 }
 
-// Replies go into the caller core's reply rings, where its loop finds them.
+// Replies go into the caller core's reply rings, where its loop finds them
+// (a request's source names the caller's core: Call sets it).
 SendStatus TrySendReply(Address to, const ipc::Message& reply) {
-  if (to.service != kSchedServiceId) return TrySend(to, reply);  // a service's own endpoint
-  if (to.core >= sched::kMaxCores) return SendStatus::kNoService;
-  Inbox* replies = core_calls[to.core].replies.load(std::memory_order_acquire);
+  Inbox* replies = ReplyRings(to.core);
   if (replies == nullptr) return SendStatus::kNoService;
   return TryPushInto(*replies, to.core, reply);
 }
@@ -161,8 +160,7 @@ SendStatus Reply(const ipc::Message& request, ipc::Message reply) {
   if (calls.outbox_head == nullptr) {  // otherwise queue behind: replies keep their order
     const SendStatus status = TrySendReply(to, reply);
     if (status != SendStatus::kWouldBlock) return status;
-  } else if (to.core >= sched::kMaxCores ||
-             core_calls[to.core].replies.load(std::memory_order_acquire) == nullptr) {
+  } else if (ReplyRings(to.core) == nullptr) {
     return SendStatus::kNoService;
   }
   auto* queued = new QueuedReply{to, reply, nullptr};
