@@ -61,16 +61,27 @@ Result<size_t> NetClient::Recv(uint32_t socket, std::span<uint8_t> out, Blocking
 
 NetClient::Exchanged NetClient::SendRecv(uint32_t socket, std::span<const uint8_t> data,
                                          std::span<uint8_t> out) {
-  if (data.size() > UINT32_MAX || out.size() > UINT32_MAX) {
-    return {Error::kInvalidArgument, 0, 0};
+  if (data.size() > UINT32_MAX) return {Error::kInvalidArgument, 0, 0, false};
+  const SendPiece piece{reinterpret_cast<uint64_t>(data.data()), static_cast<uint32_t>(data.size()),
+                        0};
+  return SendRecv(socket, {&piece, 1}, out, {});
+}
+
+NetClient::Exchanged NetClient::SendRecv(uint32_t socket, std::span<const SendPiece> pieces,
+                                         std::span<uint8_t> out, const ReturnNotice& notice) {
+  if (pieces.size() > TcpSendRecvRequest::kMaxPieces || out.size() > UINT32_MAX) {
+    return {Error::kInvalidArgument, 0, 0, false};
   }
   const ExchangeReply reply =
       Ask(TcpSendRecvRequest{.socket = socket,
-                             .send_length = static_cast<uint32_t>(data.size()),
-                             .send_address = reinterpret_cast<uint64_t>(data.data()),
+                             .piece_count = static_cast<uint16_t>(pieces.size()),
+                             .return_kind = static_cast<uint16_t>(notice.kind),
+                             .pieces = reinterpret_cast<uint64_t>(pieces.data()),
                              .recv_address = reinterpret_cast<uint64_t>(out.data()),
-                             .recv_length = static_cast<uint32_t>(out.size())});
-  return {reply.error, reply.sent, reply.received};
+                             .recv_length = static_cast<uint32_t>(out.size()),
+                             .return_to = notice.to.Pack(),
+                             .return_token = notice.token});
+  return {reply.error, reply.sent, reply.received, reply.held != 0};
 }
 
 Error NetClient::Shutdown(uint32_t socket, uint32_t how) {

@@ -65,13 +65,26 @@ class NetClient {
   Result<size_t> Recv(uint32_t socket, std::span<uint8_t> out, Blocking blocking = Blocking::kYes);
   // Sends all of `data`, then receives up to out.size() bytes, in one round
   // trip (what a keep-alive server does between a response and the next
-  // request). A failed send ends it: its error, nothing received.
+  // request). A failed send ends it: its error, nothing received. An empty
+  // `out` receives nothing (received 0).
   struct Exchanged {
     Error error;
     size_t sent;
     size_t received;  // 0 = end of stream
+    bool held;        // pieces sent by reference stay referenced: `notice` will come
   };
   Exchanged SendRecv(uint32_t socket, std::span<const uint8_t> data, std::span<uint8_t> out);
+  // The same with the data in pieces, each copied or sent by reference
+  // (SendPiece::kByReference, at most TcpSendRecvRequest::kMaxPieces);
+  // `pieces` is lent until the reply, referenced bytes until `notice` is
+  // sent, or only until the reply if `held` is false (net_protocol.h).
+  struct ReturnNotice {
+    svc::Address to;
+    ipc::MessageKind kind;
+    uint32_t token;
+  };
+  Exchanged SendRecv(uint32_t socket, std::span<const SendPiece> pieces, std::span<uint8_t> out,
+                     const ReturnNotice& notice);
   Error Shutdown(uint32_t socket, uint32_t how);
   Error Close(uint32_t socket, CloseMode mode = CloseMode::kGraceful);
   Result<Info> GetInfo();

@@ -23,6 +23,21 @@
 // time out). The service copies from it into lwIP's send buffer, or into it
 // from received segments, and keeps no pointer after replying.
 //
+// Sending by reference (TcpSendRecvRequest, a piece marked kByReference):
+// lwIP queues a pointer to the piece's bytes instead of a copy, and the
+// bytes are read again by every (re)transmission, so they must stay
+// unchanged and alive until the peer has acknowledged them. That can be
+// long after the reply, and after the socket is closed, so the caller names
+// a return notice: one message the service sends, without wanting a reply,
+// once no referenced byte of the request is queued any more (acknowledged,
+// or dropped by a reset or abort). Its kind and address are the caller's
+// choice and its body is the 32-bit token alone, so it can be the release
+// message of whoever lent the bytes (a file server's lease, fs_protocol.h
+// ReleaseRequest) and the net service never learns what it was. If nothing
+// stays referenced when the reply is sent (all of it was acknowledged
+// already, or it was copied after all), the reply says so (`held` 0) and no
+// notice is ever sent: the caller owns the bytes again.
+//
 //   request                fields                       reply
 //   TcpListenRequest       port, backlog                HandleReply: the listener
 //   TcpAcceptRequest       listener, flags              PeerReply: the connection, peer ip/port
@@ -32,10 +47,11 @@
 //   TcpRecvRequest         socket, buffer, flags        CountReply: bytes read, 0 = end of
 //                                                       stream (a zero-length Recv also
 //                                                       answers 0 at once)
-//   TcpSendRecvRequest     socket, send buffer, recv    ExchangeReply: bytes sent, then bytes
-//                          buffer                       read (a Send, then a Recv, in one
+//   TcpSendRecvRequest     socket, send pieces, recv    ExchangeReply: bytes sent, then bytes
+//                          buffer, return notice        read (a Send, then a Recv, in one
 //                                                       round trip: a keep-alive server's
-//                                                       response and its next request)
+//                                                       response and its next request), and
+//                                                       whether pieces stay referenced
 //   TcpShutdownRequest     socket, how (kShutdownRead | kShutdownWrite)   StatusReply
 //   TcpCloseRequest        socket, flags (kAbortive)    StatusReply (waiting requests get
 //                                                       kClosed). Queued data is still sent,
@@ -128,6 +144,7 @@ struct ExchangeReply {  // TcpSendRecvRequest: what was sent, then what was rece
   Error error = Error::kOk;  // the send's error if it failed (nothing received), else the recv's
   uint32_t sent = 0;
   uint32_t received = 0;     // 0 = end of stream
+  uint32_t held = 0;         // 1: pieces stay referenced; the return notice will come
 };
 
 // ---- Requests ----
@@ -174,20 +191,36 @@ struct TcpRecvRequest {
   uint32_t reserved = 0;
 };
 
+// One piece of what a TcpSendRecvRequest sends, in the caller's memory.
+struct SendPiece {
+  static constexpr uint32_t kByReference = 1;  // queue a pointer, not a copy (see the top)
+  uint64_t address = 0;
+  uint32_t length = 0;
+  uint32_t flags = 0;  // kByReference
+};
+
 // A send, then a receive on the same socket, in one round trip: what a
 // server does between a response and the next request. The send is
-// blocking (all of it is taken, or an error ends the exchange); the receive
-// then waits like a blocking TcpRecvRequest. Both buffers are lent until
-// the reply.
+// blocking (all pieces are taken, in order, or an error ends the exchange);
+// the receive then waits like a blocking TcpRecvRequest (recv_length 0:
+// no receive, received 0 at once). The piece list and the receive buffer
+// are lent until the reply; pieces sent by reference for longer (see the
+// top). A socket keeps at most kMaxReturns notices pending; past that,
+// referenced pieces are copied instead (`held` 0), which is slower but
+// never fails.
 struct TcpSendRecvRequest {
   static constexpr auto kKind = svc::Kind(kNet, 0x0f);
   using Reply = ExchangeReply;
+  static constexpr uint32_t kMaxPieces = 20;
+  static constexpr uint32_t kMaxReturns = 4;
   uint32_t socket = 0;
-  uint32_t send_length = 0;
-  uint64_t send_address = 0;
+  uint16_t piece_count = 0;   // 1..kMaxPieces
+  uint16_t return_kind = 0;   // the notice's ipc::MessageKind
+  uint64_t pieces = 0;        // const SendPiece[piece_count]
   uint64_t recv_address = 0;
   uint32_t recv_length = 0;
-  uint32_t reserved = 0;
+  uint32_t return_to = 0;     // the notice's svc::Address, packed
+  uint32_t return_token = 0;  // the notice's body
 };
 
 struct TcpShutdownRequest {
@@ -226,6 +259,8 @@ static_assert(ipc::MessageBody<TcpAcceptRequest>);
 static_assert(ipc::MessageBody<TcpConnectRequest>);
 static_assert(ipc::MessageBody<TcpSendRequest>);
 static_assert(ipc::MessageBody<TcpRecvRequest>);
+static_assert(ipc::MessageBody<TcpSendRecvRequest>);
+static_assert(ipc::MessageBody<ExchangeReply>);
 static_assert(ipc::MessageBody<TcpShutdownRequest>);
 static_assert(ipc::MessageBody<TcpCloseRequest>);
 static_assert(ipc::MessageBody<InfoRequest>);

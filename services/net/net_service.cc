@@ -131,7 +131,21 @@ int8_t NetService::LinkOutput(netif* nif, pbuf* p) {
   return ERR_OK;
 }
 
-bool NetService::Ready() { return Service::Ready() || timer_due_ || device_.Ready(); }
+// A due return notice (net_protocol.h): its token as the body of a message
+// of its kind, wanting no reply. False if the ring is full (it is offered
+// again next turn); a notice for an address with no service is dropped.
+bool NetService::SendReturn(const ReturnNotice& notice) {
+  ipc::Message message;
+  message.header = {static_cast<ipc::MessageKind>(notice.kind), 0, address().Pack(), 0};
+  message.payload = {};
+  __builtin_memcpy(message.payload.data(), &notice.token, sizeof(notice.token));
+  return svc::TrySend(svc::Address::Unpack(notice.to), message) != svc::SendStatus::kWouldBlock;
+}
+
+// Notices that found a full ring keep the service polling until they go.
+bool NetService::Ready() {
+  return Service::Ready() || timer_due_ || device_.Ready() || sockets_->returns_due();
+}
 
 InfoReply NetService::CurrentInfo() const {
   return {Error::kOk, ip(), ip4_addr_get_u32(netif_ip4_netmask(netif_)),
@@ -328,6 +342,7 @@ void NetService::Poll() {
     sockets_->Complete([](const ipc::Message& request, const ipc::Message& reply) {
       svc::Reply(request, reply);
     });
+    sockets_->TakeReturns([this](const ReturnNotice& notice) { return SendReturn(notice); });
     udp_->Complete([](const ipc::Message& request, const UdpReply& reply) {
       svc::Reply(request, ipc::MakeMessage(reply, 0, 0));
     });

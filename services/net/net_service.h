@@ -100,6 +100,7 @@ class NetService final : public svc::RequestService<NetService> {
   void AdvanceClockForTest(uint64_t ms);
 
  private:
+  bool SendReturn(const ReturnNotice& notice);
   // A WaitForAddressRequest held until the address is bound.
   struct AddressWaiter {
     ipc::Message message;

@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <memory>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -546,6 +547,169 @@ void TimeWaitScenario(TestNet& net) {
 
 // ---- Waiting for an address: one request, answered when it is bound ----
 
+// ---- Sending by reference: return notices ----
+
+// Receives return notices on core 0 (the test's core): their tokens, in
+// the order they came.
+class NoticeSink final : public svc::Service {
+ public:
+  static constexpr ipc::MessageKind kKind = svc::Kind(svc::Registered("image"), 1);
+  NoticeSink() : Service("notice-sink", svc::kFirstImageServiceId) {}
+  std::vector<uint32_t> tokens;
+
+ private:
+  void Handle(uint32_t, const ipc::Message& m) override {
+    EXPECT_EQ(m.header.kind, kKind);
+    EXPECT_EQ(m.header.flags & ipc::kFlagWantsReply, 0) << "a notice wants no reply";
+    uint32_t token = 0;
+    __builtin_memcpy(&token, m.payload.data(), sizeof(token));
+    tokens.push_back(token);
+  }
+};
+
+// Lets the net core and the sink run until the sink holds `count` tokens,
+// or for `rounds` rounds (then it is taken that none is coming).
+const std::vector<uint32_t>& NoticesAfter(TestNet& net, NoticeSink& sink, size_t count,
+                                          int rounds = 10000) {
+  for (int i = 0; i < rounds && sink.tokens.size() < count; ++i) {
+    net.Settle();
+    sched::Scheduler::Current().SleepFor(100000);  // 0.1 ms
+  }
+  return sink.tokens;
+}
+
+// Everything transmitted to the peer's `port` with a payload, concatenated.
+std::string TakePayload(TestNet& net, uint16_t port) {
+  std::string payload;
+  for (const Bytes& frame : net.TakeTransmitted()) {
+    const auto tcp = testing::ParseTcp(frame);
+    if (tcp && tcp->fields.dst_port == port) payload.append(tcp->payload.begin(), tcp->payload.end());
+  }
+  return payload;
+}
+
+// The peer acknowledges everything up to `our_seq`.
+void Ack(TestNet& net, const PeerConnection& c, uint32_t our_seq) {
+  net.Inject(TcpFrame({.src_port = c.port, .dst_port = kServerPort, .seq = c.seq, .ack = our_seq,
+                       .flags = testing::kTcpAck}));
+  net.Settle();
+}
+
+constexpr char kHead[] = "HEAD:";
+constexpr char kBody[] = "0123456789";  // stands for lent file bytes
+
+// A head copied and a body by reference, and no receive.
+NetClient::Exchanged SendHeadAndBody(TestNet& net, uint32_t socket, NoticeSink& sink,
+                                     uint32_t token) {
+  const SendPiece pieces[] = {
+      {reinterpret_cast<uint64_t>(kHead), 5, 0},
+      {reinterpret_cast<uint64_t>(kBody), 10, SendPiece::kByReference},
+  };
+  return net.client().SendRecv(socket, pieces, {},
+                               {sink.address(), NoticeSink::kKind, token});
+}
+
+void SendByReferenceScenario(TestNet& net) {
+  auto* sink = new NoticeSink;  // a started service lives as long as the machine
+  sink->Start();
+  const Result<uint32_t> listener = net.client().Listen(kServerPort, 8);
+  ASSERT_TRUE(listener.ok());
+  ExpectArpReply(net);  // so no SYN-ACK waits behind an ARP query
+  std::vector<PeerConnection> c = OpenConnections(net, listener.value(), 41000, 4);
+  ASSERT_EQ(c.size(), 4u);
+  const uint64_t referenced_before = net.service().socket_stats().bytes_by_reference;
+
+  // Sent, not yet acknowledged: held, and no notice until the ACK.
+  NetClient::Exchanged sent = SendHeadAndBody(net, c[0].handle, *sink, 7);
+  EXPECT_EQ(sent.error, Error::kOk) << ErrorName(sent.error);
+  EXPECT_EQ(sent.sent, 15u);
+  EXPECT_EQ(sent.received, 0u);
+  EXPECT_TRUE(sent.held);
+  EXPECT_EQ(TakePayload(net, c[0].port), "HEAD:0123456789");
+  EXPECT_EQ(net.service().socket_stats().bytes_by_reference - referenced_before, 10u);
+  EXPECT_TRUE(NoticesAfter(net, *sink, 1, 20).empty()) << "a notice before the ACK";
+  Ack(net, c[0], c[0].our_seq + 15);
+  EXPECT_EQ(NoticesAfter(net, *sink, 1), std::vector<uint32_t>{7});
+  c[0].our_seq += 15;
+
+  // Acknowledged before the reply (the next request carries the ACK): not
+  // held, and no notice ever.
+  struct Waiter {
+    TestNet* net;
+    NoticeSink* sink;
+    uint32_t socket;
+    NetClient::Exchanged result{};
+    uint8_t next[16] = {};
+  } waiter{&net, sink, c[0].handle};
+  sched::Thread* thread = sched::Scheduler::Current().Spawn(
+      [](void* arg) {
+        auto* w = static_cast<Waiter*>(arg);
+        const SendPiece body{reinterpret_cast<uint64_t>(kBody), 10, SendPiece::kByReference};
+        w->result = w->net->client().SendRecv(w->socket, {&body, 1}, w->next,
+                                              {w->sink->address(), NoticeSink::kKind, 8});
+      },
+      &waiter, "exchange");
+  sched::Scheduler::Current().Yield();
+  EXPECT_EQ(TakePayload(net, c[0].port), "0123456789");
+  net.Inject(TcpFrame({.src_port = c[0].port, .dst_port = kServerPort, .seq = c[0].seq,
+                       .ack = c[0].our_seq + 10, .flags = testing::kTcpAck | testing::kTcpPsh},
+                      "next"));
+  sched::Scheduler::Current().Join(thread);
+  EXPECT_EQ(waiter.result.error, Error::kOk) << ErrorName(waiter.result.error);
+  EXPECT_EQ(std::string_view(reinterpret_cast<const char*>(waiter.next), waiter.result.received),
+            "next");
+  EXPECT_FALSE(waiter.result.held);
+  c[0].seq += 4;
+  c[0].our_seq += 10;
+
+  // Closed with referenced bytes unacknowledged: the slot lingers and the
+  // notice comes with the ACK.
+  sent = SendHeadAndBody(net, c[0].handle, *sink, 9);
+  EXPECT_TRUE(sent.held);
+  EXPECT_EQ(net.client().Close(c[0].handle), Error::kOk);
+  (void)net.TakeTransmitted();
+  EXPECT_EQ(NoticesAfter(net, *sink, 2, 20).size(), 1u) << "a notice before the ACK";
+  Ack(net, c[0], c[0].our_seq + 15);
+  EXPECT_EQ(NoticesAfter(net, *sink, 2), (std::vector<uint32_t>{7, 9}));
+
+  // A reset drops the segments: the notice comes at once.
+  sent = SendHeadAndBody(net, c[1].handle, *sink, 10);
+  EXPECT_TRUE(sent.held);
+  net.Inject(TcpFrame({.src_port = c[1].port, .dst_port = kServerPort, .seq = c[1].seq,
+                       .flags = testing::kTcpRst}));
+  EXPECT_EQ(NoticesAfter(net, *sink, 3).back(), 10u);
+  EXPECT_EQ(net.client().Close(c[1].handle), Error::kOk);
+
+  // kMaxReturns notices pending: the next send copies instead (not held, no
+  // bytes by reference). An abortive close then drops them all.
+  for (uint32_t token = 20; token < 20 + TcpSendRecvRequest::kMaxReturns; ++token) {
+    EXPECT_TRUE(SendHeadAndBody(net, c[2].handle, *sink, token).held) << token;
+  }
+  const uint64_t referenced = net.service().socket_stats().bytes_by_reference;
+  sent = SendHeadAndBody(net, c[2].handle, *sink, 99);
+  EXPECT_EQ(sent.sent, 15u);
+  EXPECT_FALSE(sent.held);
+  EXPECT_EQ(net.service().socket_stats().bytes_by_reference, referenced);
+  std::string expected;
+  for (uint32_t i = 0; i <= TcpSendRecvRequest::kMaxReturns; ++i) expected += "HEAD:0123456789";
+  EXPECT_EQ(TakePayload(net, c[2].port), expected);
+  EXPECT_EQ(net.client().Close(c[2].handle, CloseMode::kAbort), Error::kOk);
+  EXPECT_EQ(NoticesAfter(net, *sink, 7),
+            (std::vector<uint32_t>{7, 9, 10, 20, 21, 22, 23}));
+
+  // Bad pieces are refused before anything is sent.
+  const SendPiece null_piece{0, 4, SendPiece::kByReference};
+  EXPECT_EQ(net.client().SendRecv(c[3].handle, {&null_piece, 1}, {}, {}).error,
+            Error::kInvalidArgument);
+  EXPECT_EQ(net.client().SendRecv(c[3].handle, std::span<const SendPiece>{}, {}, {}).error,
+            Error::kInvalidArgument);
+  std::vector<SendPiece> too_many(TcpSendRecvRequest::kMaxPieces + 1,
+                                  SendPiece{reinterpret_cast<uint64_t>(kHead), 1, 0});
+  EXPECT_EQ(net.client().SendRecv(c[3].handle, too_many, {}, {}).error, Error::kInvalidArgument);
+  EXPECT_EQ(TakePayload(net, c[3].port), "");
+  EXPECT_EQ(NoticesAfter(net, *sink, 8, 20).size(), 7u) << "a notice for nothing sent";
+}
+
 void StaticAddressScenario(TestNet& net) {
   const uint64_t handled = net.service().handled();
   EXPECT_EQ(net.client().WaitForAddress(5000), NetworkOrder(kOurIp));
@@ -600,6 +764,7 @@ TEST(NetServiceTest, AnswersEchoRequests) { RunScenario(&IcmpScenario); }
 TEST(NetServiceTest, TcpHandshakeDataResetAndRefusal) { RunScenario(&TcpScenario); }
 TEST(NetServiceTest, SurvivesMalformedFrames) { RunScenario(&MalformedFramesScenario); }
 TEST(NetServiceTest, SocketErrorsWithoutAPeer) { RunScenario(&SocketErrorsScenario); }
+TEST(NetServiceTest, SendByReferenceReturnsNotices) { RunScenario(&SendByReferenceScenario); }
 
 }  // namespace
 }  // namespace uk::net

@@ -47,7 +47,8 @@ uint32_t SocketTable::HandleOf(uint32_t index) const {
 SocketTable::Socket* SocketTable::Find(uint32_t handle, uint32_t* index) {
   const uint32_t i = handle & (kMaxSockets - 1);
   Socket& s = sockets_[i];
-  if (s.kind == Kind::kFree || s.closing || s.generation != (handle >> kIndexBits)) return nullptr;
+  const bool open = s.kind == Kind::kListener || s.kind == Kind::kConnection;
+  if (!open || s.closing || s.generation != (handle >> kIndexBits)) return nullptr;
   *index = i;
   return &s;
 }
@@ -99,6 +100,17 @@ void SocketTable::Detach(Socket& s, bool abort) {
     return;
   }
   tcp_recv(pcb, nullptr);
+  if (!abort && s.return_count > 0) {
+    // Segments still point at bytes sent by reference: keep the sent and
+    // error callbacks (and the socket as their arg) until the last notice
+    // is due; OnPoll bounds that like OnClosedPoll does.
+    s.lingering = true;
+    s.lingering_pcb = pcb;
+    s.closed_at = tcp_ticks;
+    tcp_arg(pcb, &s);
+    if (tcp_close(pcb) != ERR_OK) tcp_abort(pcb);  // OnError settles everything
+    return;
+  }
   tcp_sent(pcb, nullptr);
   tcp_err(pcb, nullptr);
   tcp_poll(pcb, nullptr, 0);
@@ -110,6 +122,7 @@ void SocketTable::Detach(Socket& s, bool abort) {
     tcp_poll(pcb, &OnClosedPoll, kPollTicks);
   }
   if (abort || tcp_close(pcb) != ERR_OK) tcp_abort(pcb);
+  SettleReturns(s, /*dropped=*/true);  // only an abort leaves any: lwIP freed the segments
 }
 
 void SocketTable::Free(uint32_t index) {
@@ -128,7 +141,7 @@ void SocketTable::Free(uint32_t index) {
   Detach(s, /*abort=*/false);
   if (s.received != nullptr) pbuf_free(s.received);
   s.received = nullptr;
-  s.kind = Kind::kFree;
+  s.kind = s.lingering ? Kind::kLingering : Kind::kFree;
   s.closing = false;
   ++s.generation;
   --open_;
@@ -206,14 +219,26 @@ err_t SocketTable::OnReceive(void* arg, tcp_pcb* pcb, pbuf* p, err_t err) {
   return ERR_OK;
 }
 
-err_t SocketTable::OnSent(void* arg, tcp_pcb*, uint16_t) {
+err_t SocketTable::OnSent(void* arg, tcp_pcb*, uint16_t length) {
   auto* s = static_cast<Socket*>(arg);
-  if (s != nullptr) s->table->MarkDirty(s->index);
+  if (s == nullptr) return ERR_OK;
+  s->acked += length;
+  s->table->SettleReturns(*s, /*dropped=*/false);
+  if (s->lingering) {
+    if (s->return_count == 0) s->table->EndLingering(*s);
+    return ERR_OK;
+  }
+  s->table->MarkDirty(s->index);
   return ERR_OK;
 }
 
-err_t SocketTable::OnPoll(void* arg, tcp_pcb*) {
+err_t SocketTable::OnPoll(void* arg, tcp_pcb* pcb) {
   auto* s = static_cast<Socket*>(arg);
+  if (s != nullptr && s->lingering) {
+    if (tcp_ticks - s->closed_at < kClosedSendLimitTicks) return ERR_OK;
+    tcp_abort(pcb);  // OnError settles the notices and frees the slot
+    return ERR_ABRT;
+  }
   if (s != nullptr && s->send.active) {
     // A Send that stopped on ERR_MEM has no sent callback to wait for when
     // nothing of its own is in flight: retry it now and then.
@@ -235,6 +260,12 @@ void SocketTable::OnError(void* arg, err_t err) {
   // lwIP has already freed the pcb.
   auto* s = static_cast<Socket*>(arg);
   if (s == nullptr) return;
+  s->table->SettleReturns(*s, /*dropped=*/true);
+  if (s->lingering) {
+    s->lingering_pcb = nullptr;
+    s->table->EndLingering(*s);
+    return;
+  }
   s->pcb = nullptr;
   s->error = s->connecting && err == ERR_RST ? Error::kRefused : FromLwip(err);
   s->connecting = false;
@@ -321,32 +352,48 @@ bool SocketTable::SendRecv(const TcpSendRecvRequest& request, const ipc::Message
   Socket* s = Find(request.socket, &index);
   if (s == nullptr) {
     *reply = {Error::kBadHandle};
-  } else if (s->kind == Kind::kListener || (request.send_address == 0 && request.send_length > 0) ||
-             (request.recv_address == 0 && request.recv_length > 0)) {
+    return true;
+  }
+  // The pieces are read once here (to check them) and again as they are
+  // sent; the caller lends them unchanged until the reply.
+  uint64_t total = 0;
+  bool referenced = false;
+  const auto* pieces = reinterpret_cast<const SendPiece*>(request.pieces);
+  bool valid = s->kind == Kind::kConnection && request.pieces != 0 && request.piece_count > 0 &&
+               request.piece_count <= TcpSendRecvRequest::kMaxPieces &&
+               (request.recv_address != 0 || request.recv_length == 0);
+  for (uint32_t i = 0; valid && i < request.piece_count; ++i) {
+    valid = pieces[i].address != 0 || pieces[i].length == 0;
+    total += pieces[i].length;
+    referenced |= (pieces[i].flags & SendPiece::kByReference) != 0 && pieces[i].length > 0;
+  }
+  if (!valid || total > UINT32_MAX) {
     *reply = {Error::kInvalidArgument};
   } else if (s->send.active || s->recv.active) {
     *reply = {Error::kBusy};
   } else {
-    const Waiting send{.active = true,
-                       .exchange = true,
-                       .message = message,
-                       .address = request.send_address,
-                       .length = request.send_length,
-                       .then_address = request.recv_address,
-                       .then_length = request.recv_length};
-    s->send = send;
+    s->send = {.active = true,
+               .exchange = true,
+               .copy_all = referenced && s->return_count == kMaxReturns,
+               .message = message,
+               .address = request.pieces,
+               .length = static_cast<uint32_t>(total),
+               .piece_count = request.piece_count,
+               .notice = {request.return_to, request.return_kind, 0, request.return_token},
+               .then_address = request.recv_address,
+               .then_length = request.recv_length};
     CountReply sent;
     if (!TrySend(*s, s->send, /*nonblocking=*/false, &sent)) return false;  // waits as a send
     s->send.active = false;
-    return ContinueExchange(*s, send, sent, reply);
+    return ContinueExchange(*s, s->send, sent, reply);
   }
   return true;
 }
 
 bool SocketTable::ContinueExchange(Socket& s, const Waiting& send, const CountReply& sent,
                                    ExchangeReply* reply) {
-  if (sent.error != Error::kOk) {
-    *reply = {sent.error, sent.count};
+  if (sent.error != Error::kOk || send.then_length == 0) {  // failed, or a send alone
+    *reply = {sent.error, sent.count, 0, ResolveExchange(s)};
     return true;
   }
   const Waiting recv{.active = true,
@@ -357,11 +404,47 @@ bool SocketTable::ContinueExchange(Socket& s, const Waiting& send, const CountRe
                      .done = sent.count};
   CountReply received;
   if (TryRecv(s, recv, &received)) {
-    *reply = {received.error, sent.count, received.error == Error::kOk ? received.count : 0};
+    *reply = {received.error, sent.count, received.error == Error::kOk ? received.count : 0,
+              ResolveExchange(s)};
     return true;
   }
   s.recv = recv;
   return false;
+}
+
+bool SocketTable::ResolveExchange(Socket& s) {
+  if (!s.exchange_return) return false;  // nothing went by reference
+  s.exchange_return = false;
+  const bool referenced = s.pcb != nullptr || s.lingering_pcb != nullptr;
+  if (referenced && s.acked < s.returns[s.return_count - 1].end) return true;  // now pending
+  --s.return_count;  // acknowledged, or dropped with the connection: no notice
+  if (s.lingering && s.return_count == 0) EndLingering(s);
+  return false;
+}
+
+void SocketTable::SettleReturns(Socket& s, bool dropped) {
+  // The running exchange's notice waits for ResolveExchange.
+  const uint32_t settled = s.return_count - (s.exchange_return ? 1 : 0);
+  uint32_t due = 0;
+  while (due < settled && (dropped || s.acked >= s.returns[due].end)) {
+    due_[due_count_++] = s.returns[due].notice;  // room: kMaxReturns per socket
+    ++due;
+  }
+  std::copy(s.returns + due, s.returns + s.return_count, s.returns);
+  s.return_count -= due;
+}
+
+void SocketTable::EndLingering(Socket& s) {
+  if (tcp_pcb* pcb = s.lingering_pcb; pcb != nullptr) {
+    // Only a FIN (or nothing) left to send: lwIP finishes it alone.
+    tcp_arg(pcb, reinterpret_cast<void*>(static_cast<uintptr_t>(s.closed_at)));
+    tcp_sent(pcb, nullptr);
+    tcp_err(pcb, nullptr);
+    tcp_poll(pcb, &OnClosedPoll, kPollTicks);
+  }
+  s.lingering = false;
+  s.lingering_pcb = nullptr;
+  if (s.kind == Kind::kLingering) s.kind = Kind::kFree;
 }
 
 HandleReply SocketTable::Listen(const TcpListenRequest& request) {
@@ -489,6 +572,11 @@ bool SocketTable::TryRecv(Socket& s, const Waiting& recv, CountReply* reply) {
   return false;
 }
 
+SendPiece SocketTable::PieceOf(const Waiting& send) {
+  if (send.piece_count == 0) return {send.address, send.length, 0};
+  return reinterpret_cast<const SendPiece*>(send.address)[send.piece];
+}
+
 bool SocketTable::TrySend(Socket& s, Waiting& send, bool nonblocking, CountReply* reply) {
   if (s.error != Error::kOk) {
     *reply = {s.error, send.done};
@@ -498,22 +586,42 @@ bool SocketTable::TrySend(Socket& s, Waiting& send, bool nonblocking, CountReply
     *reply = {Error::kNotConnected, send.done};
     return true;
   }
-  const auto* data = reinterpret_cast<const uint8_t*>(send.address);
   bool wrote = false;
   while (send.done < send.length) {
     const uint32_t room = tcp_sndbuf(s.pcb);
     if (room == 0) break;
-    const uint32_t count = std::min({room, send.length - send.done, uint32_t{0xffff}});
+    const SendPiece piece = PieceOf(send);
+    if (send.piece_done == piece.length) {  // an empty piece, or one all taken
+      ++send.piece;
+      send.piece_done = 0;
+      continue;
+    }
+    const bool by_reference = (piece.flags & SendPiece::kByReference) != 0 && !send.copy_all;
+    const uint32_t count = std::min({room, piece.length - send.piece_done, uint32_t{0xffff}});
     const bool more = send.done + count < send.length;
-    const err_t err = tcp_write(s.pcb, data + send.done, static_cast<uint16_t>(count),
-                                TCP_WRITE_FLAG_COPY | (more ? TCP_WRITE_FLAG_MORE : 0));
-    if (err == ERR_MEM) break;  // segment queue full: wait for acks
+    const err_t err = tcp_write(s.pcb, reinterpret_cast<const uint8_t*>(piece.address) + send.piece_done,
+                                static_cast<uint16_t>(count),
+                                (by_reference ? 0 : TCP_WRITE_FLAG_COPY) |
+                                    (more ? TCP_WRITE_FLAG_MORE : 0));
+    if (err == ERR_MEM) break;  // segment queue or pbufs full: wait for acks
     if (err != ERR_OK) {
       *reply = {FromLwip(err), send.done};
       return true;
     }
     send.done += count;
+    send.piece_done += count;
+    s.queued += count;
     stats_.bytes_out += count;
+    if (by_reference) {
+      // The exchange's notice, pending from its first referenced byte (a
+      // close meanwhile must know the bytes are still pointed at).
+      if (!s.exchange_return) {
+        s.returns[s.return_count++] = {s.queued, send.notice};  // room: see copy_all
+        s.exchange_return = true;
+      }
+      s.returns[s.return_count - 1].end = s.queued;
+      stats_.bytes_by_reference += count;
+    }
     wrote = true;
   }
   if (wrote) tcp_output(s.pcb);
@@ -552,7 +660,8 @@ bool SocketTable::Progress(uint32_t index, ipc::Message* message, ipc::Message* 
   if (s.recv.active && TryRecv(s, s.recv, &count)) {
     if (!s.recv.exchange) return finish(s.recv, count);
     return finish(s.recv, ExchangeReply{count.error, s.recv.done,
-                                        count.error == Error::kOk ? count.count : 0});
+                                        count.error == Error::kOk ? count.count : 0,
+                                        ResolveExchange(s)});
   }
   // A send waits only if it was blocking.
   if (s.send.active && TrySend(s, s.send, /*nonblocking=*/false, &count)) {

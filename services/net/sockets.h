@@ -26,8 +26,21 @@
 // data for at most kClosedSendLimitTicks (a zero-window peer would
 // otherwise hold it for minutes); a Close marked kAbortive drops it at once.
 //
+// Sending by reference (net_protocol.h, TcpSendRecvRequest): a socket counts
+// the bytes it gave lwIP (`queued`) and those the peer acknowledged
+// (`acked`, from the sent callback), and keeps each exchange's return
+// notice with the `queued` count just past its last referenced byte. A
+// notice is due once `acked` reaches it, or at once when lwIP drops the
+// connection (reset, abort): then no segment points at the bytes any more.
+// Due notices wait in one list for the service to send (TakeReturns). A
+// socket closed with notices pending is not freed: its slot lingers, still
+// receiving lwIP's sent and error callbacks (its handle is dead already),
+// until the last notice is due, and the closed-send limit aborts it like any
+// closed connection.
+//
 // Single-threaded: only the net service thread calls anything here.
 
+#include <algorithm>
 #include <cstdint>
 
 #include "ipc/message.h"
@@ -45,6 +58,17 @@ struct SocketStats {
   uint64_t bytes_in = 0;
   uint64_t bytes_out = 0;
   uint64_t send_retries = 0;  // parked Sends retried by the poll callback
+  uint64_t bytes_by_reference = 0;  // bytes queued by pointer, without a copy
+  uint64_t returns = 0;             // return notices sent
+};
+
+// A return notice (net_protocol.h): `token` to the service at `to`, as a
+// message of kind `kind`.
+struct ReturnNotice {
+  uint32_t to = 0;  // svc::Address, packed
+  uint16_t kind = 0;
+  uint16_t reserved = 0;
+  uint32_t token = 0;
 };
 
 class SocketTable {
@@ -97,11 +121,27 @@ class SocketTable {
     }
   }
 
+  // Offers each due return notice, oldest first, to send_fn(notice), which
+  // returns false if it could not be sent now (a full ring); that one and
+  // the rest wait for the next call.
+  template <typename SendFn>
+  void TakeReturns(SendFn&& send_fn) {
+    uint32_t sent = 0;
+    while (sent < due_count_ && send_fn(due_[sent])) ++sent;
+    std::copy(due_ + sent, due_ + due_count_, due_);
+    due_count_ -= sent;
+    stats_.returns += sent;
+  }
+  bool returns_due() const { return due_count_ > 0; }
+
   const SocketStats& stats() const { return stats_; }
   uint32_t open_sockets() const { return open_; }
 
  private:
-  enum class Kind : uint8_t { kFree, kListener, kConnection };
+  // kLingering: closed, freed but for lwIP's callbacks, which still come
+  // while segments point at bytes sent by reference.
+  enum class Kind : uint8_t { kFree, kListener, kConnection, kLingering };
+  static constexpr uint32_t kMaxReturns = TcpSendRecvRequest::kMaxReturns;
   static constexpr uint32_t kNoSocket = UINT32_MAX;
 
   // A request that waits, with the message it came in (to reply to it) and,
@@ -110,12 +150,21 @@ class SocketTable {
   struct Waiting {
     bool active = false;
     bool exchange = false;
+    bool copy_all = false;  // an exchange with no room for its notice: copy every piece
     ipc::Message message;
-    uint64_t address = 0;
-    uint32_t length = 0;
-    uint32_t done = 0;  // send: bytes already taken; an exchange's receive: bytes it sent
+    uint64_t address = 0;   // a send's bytes, or an exchange's SendPiece list
+    uint32_t length = 0;    // bytes to send, over all pieces
+    uint32_t done = 0;      // send: bytes already taken; an exchange's receive: bytes it sent
+    uint16_t piece_count = 0;  // an exchange's send: its pieces; 0 for a plain send
+    uint16_t piece = 0;        // the piece `done` is in, and bytes of it already taken
+    uint32_t piece_done = 0;
+    ReturnNotice notice;
     uint64_t then_address = 0;  // an exchange's send: the receive that follows
     uint32_t then_length = 0;
+  };
+  struct PendingReturn {
+    uint64_t end = 0;  // due when the socket's `acked` reaches this
+    ReturnNotice notice;
   };
 
   struct Socket {
@@ -138,6 +187,14 @@ class SocketTable {
     uint32_t backlog_count = 0, backlog_limit = 0;
     uint32_t backlog_next = kNoSocket;  // connection: the next one in its listener's FIFO
     Waiting accept, recv, send, connect;
+    // Sending by reference (see the top).
+    uint64_t queued = 0, acked = 0;
+    PendingReturn returns[kMaxReturns];
+    uint32_t return_count = 0;
+    bool exchange_return = false;      // the last of `returns` is the running exchange's
+    bool lingering = false;            // closed, lwIP still holds referenced bytes
+    tcp_pcb* lingering_pcb = nullptr;  // the PCB it watches meanwhile
+    uint32_t closed_at = 0;            // tcp_ticks of the close
   };
 
   // lwIP callbacks (C function pointers); `arg` is the Socket.
@@ -171,10 +228,24 @@ class SocketTable {
   bool ContinueExchange(Socket& s, const Waiting& send, const CountReply& sent,
                         ExchangeReply* reply);
   bool TrySend(Socket& s, Waiting& send, bool nonblocking, CountReply* reply);
+  // The piece of an exchange's send that `send.done` is in.
+  static SendPiece PieceOf(const Waiting& send);
+  // The exchange is answered now: its return notice stays pending if bytes
+  // it sent by reference are still queued and unacknowledged (true: the
+  // reply's `held`); otherwise it is dropped unsent and the caller owns the
+  // bytes again.
+  bool ResolveExchange(Socket& s);
+  // Notices whose bytes are acknowledged become due; all of them when lwIP
+  // has dropped the connection's segments (`dropped`).
+  void SettleReturns(Socket& s, bool dropped);
+  // A lingering slot whose last notice is due: let go of the PCB, free it.
+  void EndLingering(Socket& s);
   bool TryAccept(Socket& s, PeerReply* reply);
 
   Socket sockets_[kMaxSockets];
   uint32_t dirty_[kMaxSockets];
+  ReturnNotice due_[kMaxSockets * kMaxReturns];
+  uint32_t due_count_ = 0;
   uint32_t dirty_count_ = 0;
   uint32_t open_ = 0;
   uint32_t next_free_hint_ = 0;

@@ -35,7 +35,10 @@
  * mostly idle or short, and tcp_write() returns ERR_MEM when it is full.
  */
 #define MEM_SIZE (8 * 1024 * 1024)
-#define MEMP_NUM_PBUF 256 /* PBUF_REF/ROM: tcp_write() without COPY */
+/* PBUF_REF/ROM: one per segment (or part of one) that tcp_write() queued by
+ * reference, without COPY (services/net/sockets.h): a 64 KiB response sent
+ * from the file cache takes about 45. Each costs a pbuf struct (~32 bytes). */
+#define MEMP_NUM_PBUF 4096
 #define MEMP_NUM_UDP_PCB 16
 /* One PCB per connection, TIME-WAIT ones included (lwIP reclaims the oldest
  * of those when the pool runs out): as many as the net service's socket
@@ -82,6 +85,12 @@
 /* ---- TCP ---- */
 #define LWIP_TCP 1
 #define TCP_MSS 1460 /* Ethernet MTU 1500 - 20 IP - 20 TCP */
+/* No oversized copy buffers: with them, tcp_write() fills the room left in
+ * the last queued segment by copying, even when asked not to copy, so the
+ * first MSS of a file sent by reference right after its copied response
+ * head would be copied after all. Without, that data is chained to the
+ * head's segment as a reference (one frame, two gather parts). */
+#define TCP_OVERSIZE 0
 /*
  * No window scaling: the window and the send buffer stay under 64 KiB.
  * Received data waits in one pbuf chain per connection until the
