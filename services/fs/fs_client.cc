@@ -96,8 +96,8 @@ Result<size_t> FsClient::ReadPath(std::string_view path, uint64_t offset,
 }
 
 Result<Lease> FsClient::Lend(std::string_view path, uint64_t offset, uint32_t max_length,
-                             Stat* stat) {
-  const LendReply reply = Ask(LendRequest{LendPath(path), offset, max_length});
+                             Stat* stat, uint32_t release) {
+  const LendReply reply = Ask(LendRequest{LendPath(path), offset, max_length, release});
   const Error e = ErrorOf(reply);
   if (stat != nullptr && (e == Error::kOk || e == Error::kIsDirectory)) *stat = StatOf(reply.stat);
   if (e != Error::kOk) return e;

@@ -49,7 +49,10 @@ class FsClient {
   // its Stat unless `stat` is null. A directory gives kIsDirectory with
   // *stat filled in; kTooManyLeases or kCacheBusy when lending is at its
   // limits (read with ReadPath instead).
-  Result<Lease> Lend(std::string_view path, uint64_t offset, uint32_t max_length, Stat* stat);
+  // `release`, if not 0, is a lease of ours the service ends first (as
+  // Release would, without a message of its own).
+  Result<Lease> Lend(std::string_view path, uint64_t offset, uint32_t max_length, Stat* stat,
+                     uint32_t release = 0);
   // Ends lease `id` without waiting for the service (svc::Send with no
   // reply wanted: it waits only while the ring to the service is full). After
   // it the lease's extents must not be read. kNoService if nothing is at the

@@ -30,7 +30,8 @@
 //   SymlinkRequest    path, target                      ValueReply: inode
 //   SyncRequest       -                                 StatusReply
 //   ReadPathRequest   path, offset, out buffer          ReadPathReply: bytes read, the Stat
-//   LendRequest       path, offset, max_length          LendReply: lease, bytes, extents, Stat
+//   LendRequest       path, offset, max_length,         LendReply: lease, bytes, extents, Stat
+//                     release (a lease to end first)
 //   ReleaseRequest    lease                             StatusReply, if the sender wants one
 //
 // ReadPath is open + fstat + read + close in one round trip, for readers
@@ -267,6 +268,7 @@ struct LendRequest {
   Lent path;
   uint64_t offset = 0;
   uint32_t max_length = 0;
+  uint32_t release = 0;  // a lease to end first, as a ReleaseRequest would; 0: none
 };
 
 struct ReleaseRequest {

@@ -165,6 +165,9 @@ ReadPathReply FsService::ReadPath(const ReadPathRequest& request) {
 
 LendReply FsService::Lend(const LendRequest& request) {
   if (lender_ == nullptr) return {Code(Error::kUnsupported)};
+  // The borrower's previous lease first (one message fewer than a
+  // ReleaseRequest of its own); a bad one is counted and ignored.
+  if (request.release != 0) (void)Release(ReleaseRequest{request.release});
   const Result<uint32_t> number = ext2_.Lookup(PathOf(request.path));
   if (!number.ok()) return {Code(number.error())};
   Inode inode;

@@ -389,6 +389,35 @@ TEST(LendLeaseTest, TheLeaseTableIsBounded) {
   });
 }
 
+// A Lend can end the borrower's previous lease first: with the table full,
+// that is what makes room for the new one. A bad lease to end is counted
+// and the lend goes on.
+TEST(LendLeaseTest, ALendEndsTheLeaseItNamesFirst) {
+  LendFs fs{Image("lend_release_first", 4096)};
+  WithService(fs, [&](FsClient& client) {
+    std::vector<uint32_t> ids;
+    for (uint32_t i = 0; i < FsService::kMaxLeases; ++i) {
+      const Result<Lease> lease = client.Lend("/small.txt", 0, 100, nullptr);
+      ASSERT_TRUE(lease.ok()) << i << ": " << ErrorName(lease.error());
+      ids.push_back(lease.value().id);
+    }
+    const Result<Lease> next = client.Lend("/small.txt", 0, 100, nullptr, ids.back());
+    ASSERT_TRUE(next.ok()) << ErrorName(next.error());
+    ids.back() = next.value().id;
+    EXPECT_EQ(fs.service->lend_stats().live, FsService::kMaxLeases);
+    EXPECT_EQ(fs.service->lend_stats().refused, 0u);
+
+    const uint64_t bad_before = fs.service->lend_stats().bad_releases;
+    const Result<Lease> after_bad = client.Lend("/small.txt", 0, 100, nullptr, 12345);
+    EXPECT_EQ(after_bad.error(), Error::kTooManyLeases);  // nothing was ended
+    EXPECT_EQ(fs.service->lend_stats().bad_releases, bad_before + 1);
+    for (uint32_t id : ids) EXPECT_EQ(client.Release(id), Error::kOk);
+    Settle(client);
+    EXPECT_EQ(fs.service->lend_stats().live, 0u);
+    EXPECT_EQ(fs.cache->pinned_pages(), 0u);
+  });
+}
+
 TEST(LendLeaseTest, BadAndDoubleReleasesAreCountedAndHarmless) {
   LendFs fs{Image("lend_release", 4096)};
   WithService(fs, [&](FsClient& client) {
