@@ -4,6 +4,7 @@
 #include <new>
 #include <span>
 #include <string_view>
+#include <utility>
 
 #include "apps/http/conditional.h"
 #include "apps/http/mime.h"
@@ -18,29 +19,36 @@ namespace uk::web {
 namespace {
 
 constexpr size_t kRequestBytes = 16 * 1024;  // > request line + header limits
-constexpr size_t kHeadRoom = 1024;           // a file's response head fits (ResponseHead checks)
-constexpr size_t kChunkBytes = 32 * 1024;    // file data per fs read / net send
-// The head buffer also holds generated responses, the largest being a
-// redirect whose Location repeats the request's path percent-encoded: the
-// path is no longer than the request line the parser accepts.
-constexpr size_t kHeadBytes = std::max(kHeadRoom, http::RedirectBufferSize(http::Limits{}.max_request_line));
+// File bytes asked for per lease (fewer come if they need more than
+// fs::LeaseExtents::kMaxExtents extents): a 64 KiB file in one, when its
+// blocks are adjacent.
+constexpr uint32_t kLendBytes = 64 * 1024;
+// File bytes per read when lending is at its limits, and the status page.
+constexpr size_t kChunkBytes = 32 * 1024;
+// The head buffer holds response heads and generated responses, the
+// largest being a redirect whose Location repeats the request's path
+// percent-encoded: the path is no longer than the request line the parser
+// accepts.
+constexpr size_t kHeadBytes = std::max<size_t>(1024, http::RedirectBufferSize(http::Limits{}.max_request_line));
 // What a lingering close reads and throws away at most, besides its time limit.
 constexpr uint64_t kLingerDiscardBytes = 1024 * 1024;
 constexpr std::string_view kServerName = "uk";
 
-// A connection's buffers, on the heap: threads have small stacks. File data
-// is read to `out + kHeadRoom` and the head is written just before it, so a
-// small file goes out as one send (one message to the net core, and often
-// one TCP segment).
+// A connection's buffers, on the heap: threads have small stacks. A
+// response goes out as a list of pieces, one send (one message to the net
+// core): its head, copied from `head`, then the file's bytes, sent by
+// reference from the fs cache pages lent to us (or copied from `chunk` when
+// lending is at its limits).
 struct State {
   char request[kRequestBytes];
   size_t have = 0;
-  uint8_t out[kHeadRoom + kChunkBytes];
+  uint8_t chunk[kChunkBytes];
   char head[kHeadBytes];
   char path[fs::kMaxPath];
-
-  std::span<uint8_t> chunk() { return {out + kHeadRoom, kChunkBytes}; }
+  net::SendPiece pieces[net::TcpSendRecvRequest::kMaxPieces];
 };
+static_assert(fs::LeaseExtents::kMaxExtents + 1 <= net::TcpSendRecvRequest::kMaxPieces,
+              "a head and a lease's extents are one send");
 
 // What one response was, for the access log.
 struct Outcome {
@@ -57,20 +65,22 @@ class Responder {
   Outcome Respond(const http::Request& request);
   bool SendError(http::Status status, http::Method method, http::Persistence persistence);
 
-  // The last piece of a response is not sent by Respond: it waits here, so
-  // that Serve can send it together with the receive of the next request
-  // (NetClient::SendRecv, one round trip to the net core instead of two).
-  // It lives in the connection's out or head buffer, untouched until sent.
-  bool has_last() const { return last_length_ > 0; }
-  std::span<const uint8_t> last() const { return {last_, last_length_}; }
-  void ForgetLast() { last_length_ = 0; }
-  // Sends the waiting last piece on its own (the connection closes, or a
-  // pipelined request is already here).
-  bool SendLast() {
-    const bool sent = Send(last_, last_length_);
-    ForgetLast();
+  // The last pieces of a response are not sent by Respond: they wait in
+  // state_.pieces, so that Serve can send them together with the receive
+  // of the next request (one round trip to the net core instead of two).
+  bool has_last() const { return last_count_ > 0; }
+  // Sends them, then receives into `next` (empty: no receive) and sets
+  // *received (0: the end of the stream). True if all was sent and the
+  // receive did not fail.
+  bool SendLast(std::span<uint8_t> next, size_t* received) {
+    const net::NetClient::Exchanged done = SendPieces(last_count_, last_lease_, next);
+    const bool sent = done.error == net::Error::kOk && done.sent == last_bytes_;
+    last_count_ = 0;
+    if (received != nullptr) *received = done.received;
     return sent;
   }
+  // At the connection's end: a lease the net service gave back is ended.
+  void ReleaseReturned() { (void)server_.fs().Release(std::exchange(returned_lease_, 0)); }
 
  private:
   http::ResponseContext Context(const http::Request& request) const {
@@ -78,18 +88,41 @@ class Responder {
             request.keep_alive ? http::Persistence::kKeepAlive : http::Persistence::kClose,
             request.method};
   }
-  bool Send(const void* data, size_t length) {
-    const net::Result<size_t> sent =
-        server_.net().Send(connection_.socket, {static_cast<const uint8_t*>(data), length});
+  // Sends state_.pieces[0, count), then receives into `next`. Bytes of lease
+  // `lease` go by reference: the net service ends the lease itself (its
+  // return notice is the fs ReleaseRequest) once the peer has them, or
+  // gives it back in the reply (`held` false) and it is ended with our next
+  // Lend.
+  net::NetClient::Exchanged SendPieces(size_t count, uint32_t lease, std::span<uint8_t> next) {
+    const net::NetClient::Exchanged done = server_.net().SendRecv(
+        connection_.socket, {state_.pieces, count}, next,
+        {server_.fs().server(), fs::ReleaseRequest::kKind, lease});
     server_.SendProgressed(&connection_);  // the send limit counts from here again
-    return sent.ok() && sent.value() == length;
+    if (!done.held) Returned(lease);
+    return done;
   }
-  // The response's last piece: kept for Serve (see last()). True: so far so
-  // good (its own send has not happened yet).
-  bool Last(const void* data, size_t length) {
-    last_ = static_cast<const uint8_t*>(data);
-    last_length_ = length;
+  // Lease `lease` (0: none) is ours to end again: with the next Lend.
+  void Returned(uint32_t lease) {
+    if (lease == 0) return;
+    if (returned_lease_ != 0) (void)server_.fs().Release(returned_lease_);
+    returned_lease_ = lease;
+  }
+  // Up to kLendBytes of the file at `path` from `offset`, and its Stat unless
+  // `stat` is null: lent, or, when lending is at its limits, read into the
+  // chunk and described as a lease with id 0 (copied when sent).
+  fs::Result<fs::Lease> Borrow(std::string_view path, uint64_t offset, fs::Stat* stat);
+  // The response's last pieces, state_.pieces[0, count), kept for Serve.
+  // True: so far so good (their send has not happened yet).
+  bool Last(size_t count, uint32_t lease) {
+    last_count_ = count;
+    last_lease_ = lease;
+    last_bytes_ = 0;
+    for (size_t i = 0; i < count; ++i) last_bytes_ += state_.pieces[i].length;
     return true;
+  }
+  bool Last(const void* data, size_t length) {
+    state_.pieces[0] = {reinterpret_cast<uint64_t>(data), static_cast<uint32_t>(length), 0};
+    return Last(1, 0);
   }
   // A generated response (always the whole response). One that does not
   // fit (it always should) is answered with a 500 rather than nothing.
@@ -106,15 +139,18 @@ class Responder {
     return {status, 0, SendError(status, request.method, Context(request).persistence)};
   }
   Outcome Built(const http::Request& request, std::string_view path);
-  // `path` is a regular file whose first `have` bytes are in the chunk.
+  // `path` is a regular file, whose first `lease.bytes` bytes `lease` holds.
   Outcome File(const http::Request& request, std::string_view path, const fs::Stat& stat,
-               size_t have);
+               fs::Lease lease);
 
   Server& server_;
   Server::Connection& connection_;
   State& state_;
-  const uint8_t* last_ = nullptr;
-  size_t last_length_ = 0;
+  size_t last_count_ = 0;
+  uint32_t last_lease_ = 0;
+  uint64_t last_bytes_ = 0;
+  uint32_t returned_lease_ = 0;
+  fs::LentExtent chunk_extent_;  // Borrow's copy, as an extent
 };
 
 bool Responder::SendError(http::Status status, http::Method method,
@@ -144,12 +180,13 @@ Outcome Responder::Respond(const http::Request& request) {
   const std::string_view path = normalized.value().path;
   if (!server_.config().has_site) return Built(request, path);
 
-  // One round trip to the fs core: the file's Stat and its first chunk.
+  // One round trip to the fs core: the file's Stat and its first bytes.
   fs::Stat stat;
-  fs::Result<size_t> read = server_.fs().ReadPath(path, 0, state_.chunk(), &stat);
-  if (read.ok() && stat.type == fs::FileType::kRegular) return File(request, path, stat, read.value());
-  if (read.error() != fs::Error::kIsDirectory) {
-    return Fail(request, read.ok() ? http::Status::kNotFound : StatusOf(read.error()));
+  fs::Result<fs::Lease> lent = Borrow(path, 0, &stat);
+  if (lent.ok() && stat.type == fs::FileType::kRegular) return File(request, path, stat, lent.value());
+  if (lent.ok()) Returned(lent.value().id);
+  if (lent.error() != fs::Error::kIsDirectory) {
+    return Fail(request, lent.ok() ? http::Status::kNotFound : StatusOf(lent.error()));
   }
   if (!normalized.value().ended_with_slash && path != "/") {
     // "/docs" -> "/docs/", so the page's relative links resolve.
@@ -167,16 +204,31 @@ Outcome Responder::Respond(const http::Request& request) {
   if (base + kIndex.size() >= sizeof(state_.path)) return Fail(request, http::Status::kNotFound);
   std::copy(kIndex.begin(), kIndex.end(), state_.path + base);
   const std::string_view index{state_.path, base + kIndex.size()};
-  read = server_.fs().ReadPath(index, 0, state_.chunk(), &stat);
-  if (read.ok() && stat.type == fs::FileType::kRegular) return File(request, index, stat, read.value());
-  return Fail(request, read.ok() || read.error() == fs::Error::kIsDirectory
+  lent = Borrow(index, 0, &stat);
+  if (lent.ok() && stat.type == fs::FileType::kRegular) return File(request, index, stat, lent.value());
+  if (lent.ok()) Returned(lent.value().id);
+  return Fail(request, lent.ok() || lent.error() == fs::Error::kIsDirectory
                            ? http::Status::kNotFound
-                           : StatusOf(read.error()));
+                           : StatusOf(lent.error()));
+}
+
+fs::Result<fs::Lease> Responder::Borrow(std::string_view path, uint64_t offset, fs::Stat* stat) {
+  // The lease the net service gave back last is ended by this Lend.
+  const uint32_t release = std::exchange(returned_lease_, 0);
+  const fs::Result<fs::Lease> lent = server_.fs().Lend(path, offset, kLendBytes, stat, release);
+  if (lent.ok() || (lent.error() != fs::Error::kTooManyLeases &&
+                    lent.error() != fs::Error::kCacheBusy)) {
+    return lent;
+  }
+  const fs::Result<size_t> read = server_.fs().ReadPath(path, offset, state_.chunk, stat);
+  if (!read.ok()) return read.error();
+  chunk_extent_ = {state_.chunk, static_cast<uint32_t>(read.value()), 0};
+  return fs::Lease{0, read.value(), {&chunk_extent_, 1}};
 }
 
 Outcome Responder::Built(const http::Request& request, std::string_view path) {
   if (path != "/" && path != "/index.html") return Fail(request, http::Status::kNotFound);
-  char* page = reinterpret_cast<char*>(state_.chunk().data());
+  char* page = reinterpret_cast<char*>(state_.chunk);
   const size_t length = RenderStatusPage(server_, page, kChunkBytes);
   http::ResponseHead head(state_.head, http::Status::kOk);
   head.AddServer(kServerName);
@@ -186,17 +238,17 @@ Outcome Responder::Built(const http::Request& request, std::string_view path) {
   head.AddField("Cache-Control", "no-store");
   head.AddConnection(Context(request).persistence);
   const http::WriteResult<size_t> head_length = head.Finish();
-  if (!head_length.ok() || head_length.value() > kHeadRoom || request.method == http::Method::kHead) {
+  if (!head_length.ok() || request.method == http::Method::kHead) {
     return {http::Status::kOk, 0, SendWritten(head_length, request.method)};
   }
-  // Head and page in one piece: the head goes right before the page.
-  uint8_t* start = state_.chunk().data() - head_length.value();
-  std::copy_n(state_.head, head_length.value(), start);
-  return {http::Status::kOk, length, Last(start, head_length.value() + length)};
+  state_.pieces[0] = {reinterpret_cast<uint64_t>(state_.head),
+                      static_cast<uint32_t>(head_length.value()), 0};
+  state_.pieces[1] = {reinterpret_cast<uint64_t>(page), static_cast<uint32_t>(length), 0};
+  return {http::Status::kOk, length, Last(2, 0)};
 }
 
 Outcome Responder::File(const http::Request& request, std::string_view path,
-                        const fs::Stat& stat, size_t have) {
+                        const fs::Stat& stat, fs::Lease lease) {
   char etag_buffer[http::kMaxETagLength];
   const std::string_view etag = http::MakeETag(stat.inode, stat.size, stat.mtime, etag_buffer);
   const http::ResponseContext context = Context(request);
@@ -209,6 +261,7 @@ Outcome Responder::File(const http::Request& request, std::string_view path,
   } else if (!request.range.empty() && http::IfRangeMatches(request.if_range, etag, stat.mtime)) {
     const http::ByteRange range = http::ParseRange(request.range, stat.size);
     if (range.kind == http::ByteRange::Kind::kUnsatisfiable) {
+      Returned(lease.id);
       const bool sent = SendWritten(
           http::WriteRangeNotSatisfiable(state_.head, stat.size, context), request.method);
       return {http::Status::kRangeNotSatisfiable, 0, sent};
@@ -220,9 +273,7 @@ Outcome Responder::File(const http::Request& request, std::string_view path,
     }
   }
 
-  // kHeadRoom, not the whole head buffer: the head is copied in front of
-  // the data, into the room before the chunk.
-  http::ResponseHead head({state_.head, kHeadRoom}, status);
+  http::ResponseHead head(state_.head, status);
   head.AddServer(kServerName);
   head.AddDate(server_.now());
   if (status != http::Status::kNotModified) {
@@ -237,39 +288,60 @@ Outcome Responder::File(const http::Request& request, std::string_view path,
   head.AddETag(etag);
   head.AddConnection(context.persistence);
   const http::WriteResult<size_t> head_length = head.Finish();
-  if (!head_length.ok()) return Fail(request, http::Status::kInternalServerError);
+  if (!head_length.ok()) {
+    Returned(lease.id);
+    return Fail(request, http::Status::kInternalServerError);
+  }
   const bool body = request.method != http::Method::kHead && length > 0;
-  if (!body) return {status, 0, SendWritten(head_length, request.method)};
+  if (!body) {
+    Returned(lease.id);
+    return {status, 0, SendWritten(head_length, request.method)};
+  }
 
-  // The first piece of the body: from the chunk already read, or read now
-  // (a range that starts beyond it).
-  uint8_t* data = state_.chunk().data();
-  size_t available = have > first ? have - static_cast<size_t>(first) : 0;
-  if (available > 0) {
-    data += first;
-  } else {
-    const fs::Result<size_t> read = server_.fs().ReadPath(path, first, state_.chunk(), nullptr);
-    if (!read.ok() || read.value() == 0) return Fail(request, http::Status::kInternalServerError);
-    available = read.value();
+  // The head, then the body a lease at a time: each lease's extents that
+  // the body covers, behind the head in the first send. The last send
+  // waits for Serve.
+  state_.pieces[0] = {reinterpret_cast<uint64_t>(state_.head),
+                      static_cast<uint32_t>(head_length.value()), 0};
+  size_t count = 1;
+  uint64_t lease_start = 0;  // the file offset of the lease's first byte
+  bool lease_used = false;
+  for (uint64_t done = 0;;) {
+    const uint64_t offset = first + done;
+    if (offset >= lease_start + lease.bytes) {  // the next lease (a range may skip the first)
+      if (!lease_used) Returned(lease.id);
+      const fs::Result<fs::Lease> next = Borrow(path, offset, nullptr);
+      if (!next.ok() || next.value().bytes == 0) {
+        if (next.ok()) Returned(next.value().id);
+        // The file shrank, or the disk failed: a 500 if nothing was sent yet.
+        if (done == 0) return Fail(request, http::Status::kInternalServerError);
+        return {status, length, false};
+      }
+      lease = next.value();
+      lease_start = offset;
+      lease_used = false;
+    }
+    const uint64_t end = std::min(first + length, lease_start + lease.bytes);
+    const uint32_t flags = lease.id != 0 ? net::SendPiece::kByReference : 0;
+    uint64_t at = lease_start;
+    for (const fs::LentExtent& extent : lease.extents) {
+      const uint64_t from = std::max(at, offset), to = std::min(at + extent.length, end);
+      if (from < to) {
+        state_.pieces[count++] = {reinterpret_cast<uint64_t>(extent.data + (from - at)),
+                                  static_cast<uint32_t>(to - from), flags};
+      }
+      at += extent.length;
+    }
+    server_.CountFileBytes(flags != 0 ? end - offset : 0, flags != 0 ? 0 : end - offset);
+    done += end - offset;
+    lease_used = true;
+    if (done == length) return {status, length, Last(count, lease.id)};
+    uint64_t bytes = 0;
+    for (size_t i = 0; i < count; ++i) bytes += state_.pieces[i].length;
+    const net::NetClient::Exchanged sent = SendPieces(count, lease.id, {});
+    if (sent.error != net::Error::kOk || sent.sent != bytes) return {status, length, false};
+    count = 0;
   }
-  // Head and first piece in one send: the head goes right before the data.
-  size_t piece = static_cast<size_t>(std::min<uint64_t>(available, length));
-  uint8_t* start = data - head_length.value();
-  std::copy_n(state_.head, head_length.value(), start);
-  // The last piece waits for Serve; the others go now (the next read
-  // reuses the chunk).
-  const auto send = [&](const uint8_t* data, size_t size, bool last) {
-    return last ? Last(data, size) : Send(data, size);
-  };
-  bool ok = send(start, head_length.value() + piece, piece == length);
-  // The rest, a chunk at a time.
-  for (uint64_t done = piece; ok && done < length; done += piece) {
-    const fs::Result<size_t> read =
-        server_.fs().ReadPath(path, first + done, state_.chunk(), nullptr);
-    piece = read.ok() ? static_cast<size_t>(std::min<uint64_t>(read.value(), length - done)) : 0;
-    ok = piece > 0 && send(state_.chunk().data(), piece, done + piece == length);
-  }
-  return {status, length, ok};
 }
 
 std::string_view MethodName(const http::Request& request) {
@@ -332,7 +404,7 @@ void Serve(Server& server, Server::Connection& connection) {
     if (parsed.status == http::ParseStatus::kError) {
       const bool sent = responder.SendError(parsed.error, request.method,
                                             http::Persistence::kClose) &&
-                        responder.SendLast();
+                        responder.SendLast({}, nullptr);
       server.log().Request(MethodName(request), "-", http::StatusCode(parsed.error), 0);
       if (sent) LingeringClose(server, connection, {reinterpret_cast<uint8_t*>(state->request), kRequestBytes});
       break;
@@ -346,24 +418,25 @@ void Serve(Server& server, Server::Connection& connection) {
     state->have -= parsed.consumed;
     const bool keep = outcome.keep_open && request.keep_alive && !connection.timed_out;
     if (keep && state->have == 0 && responder.has_last()) {
-      // The response's last piece and the next request, in one round trip.
+      // The response's last pieces and the next request, in one round trip.
       server.EnterPhase(&connection, Server::Phase::kIdle);
-      const net::NetClient::Exchanged exchanged = server.net().SendRecv(
-          connection.socket, responder.last(),
-          {reinterpret_cast<uint8_t*>(state->request), kRequestBytes});
-      const bool sent = exchanged.sent == responder.last().size();
-      responder.ForgetLast();
-      if (!sent || exchanged.error != net::Error::kOk || exchanged.received == 0) break;
+      size_t received = 0;
+      if (!responder.SendLast({reinterpret_cast<uint8_t*>(state->request), kRequestBytes},
+                              &received) ||
+          received == 0) {
+        break;
+      }
       server.EnterPhase(&connection, Server::Phase::kRequest);
       connection.any_request = true;
       connection.last_activity_ms = NowMs();
-      state->have = exchanged.received;
+      state->have = received;
       continue;
     }
-    if (responder.has_last() && !responder.SendLast()) break;
+    if (responder.has_last() && !responder.SendLast({}, nullptr)) break;
     server.EnterPhase(&connection, state->have > 0 ? Server::Phase::kRequest : Server::Phase::kIdle);
     if (!keep) break;
   }
+  responder.ReleaseReturned();
 }
 
 void RefuseBusy(Server& server, Server::Connection& connection) {

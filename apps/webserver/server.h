@@ -108,6 +108,15 @@ class Server {
   uint64_t refused_memory() const { return refused_memory_; }
   uint64_t evicted_idle() const { return evicted_idle_; }
   uint64_t refused_per_client() const { return refused_per_client_; }
+  // File bytes of responses: sent from the fs cache by reference (no copy
+  // before the NIC's buffers), or read into the connection's buffer first
+  // (the fallback when lending is at its limits: two copies before them).
+  void CountFileBytes(uint64_t by_reference, uint64_t copied) {
+    file_bytes_by_reference_ += by_reference;
+    file_bytes_copied_ += copied;
+  }
+  uint64_t file_bytes_by_reference() const { return file_bytes_by_reference_; }
+  uint64_t file_bytes_copied() const { return file_bytes_copied_; }
 
  private:
   static void Watchdog(void* self);
@@ -142,6 +151,7 @@ class Server {
   ipc::StatCounter open_;
   ipc::StatCounter served_;
   ipc::StatCounter refused_busy_, refused_memory_, evicted_idle_, refused_per_client_;
+  ipc::StatCounter file_bytes_by_reference_, file_bytes_copied_;
   uint32_t gateway_ = 0;  // network byte order; 0 until the address is configured
   sched::Thread* watchdog_ = nullptr;
   uint64_t watchdog_deadline_ms_ = 0;  // what it sleeps until; UINT64_MAX: none; 0: awake

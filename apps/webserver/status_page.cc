@@ -36,10 +36,12 @@ size_t FormatServerStats(void* server_arg, char* out, size_t size) {
   return Format(out, size,
                 "webserver: %u connections open, %lu served, %lu refused busy, %lu refused "
                 "memory, %lu evicted, %lu refused per client | per request: %lu.%02lu ring "
-                "messages, %lu.%02lu publishes",
+                "messages, %lu.%02lu publishes | file bytes: %lu by reference, %lu copied "
+                "(twice) before the NIC",
                 server.open_connections(), server.served(), server.refused_busy(),
                 server.refused_memory(), server.evicted_idle(), server.refused_per_client(),
-                per_message / 100, per_message % 100, per_publish / 100, per_publish % 100);
+                per_message / 100, per_message % 100, per_publish / 100, per_publish % 100,
+                server.file_bytes_by_reference(), server.file_bytes_copied());
 }
 
 size_t RenderStatusPage(Server& server, char* out, size_t size) {

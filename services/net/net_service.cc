@@ -232,20 +232,23 @@ void NetService::UpdateMemoryStats() {
   }
   stats_.tcp_listening.Set(listening);
   stats_.sockets_open.Set(sockets_->open_sockets());
+  stats_.bytes_by_reference.Set(sockets_->stats().bytes_by_reference);
+  stats_.returns.Set(sockets_->stats().returns);
   stats_.unread_refused.Set(UnreadSegmentsRefused());
 }
 
 size_t NetService::FormatStats(char* out, size_t size) const {
   return Format(out, size,
                 "net: lwip heap %lu of %lu bytes (high %lu), pool %lu of %lu (high %lu), "
-                "tcp %lu active %lu time-wait %lu listening, sockets %lu open; frames in %lu "
-                "out %lu, dropped: %lu no buffer, %lu transmit ring full, %lu out-of-order "
+                "tcp %lu active %lu time-wait %lu listening, sockets %lu open, %lu bytes sent by "
+                "reference, %lu return notices; frames in %lu out %lu, dropped: %lu no buffer, %lu transmit ring full, %lu out-of-order "
                 "queues, %lu half-open evicted, %lu unread-data segments refused; udp %lu sockets, "
                 "datagrams in %lu out %lu, dropped: %lu queue full, %lu pool at reserve",
                 stats_.heap_used.Get(), stats_.heap_size.Get(), stats_.heap_max.Get(),
                 stats_.pool_used.Get(), stats_.pool_size.Get(), stats_.pool_max.Get(),
                 stats_.tcp_active.Get(), stats_.tcp_time_wait.Get(), stats_.tcp_listening.Get(),
-                stats_.sockets_open.Get(), stats_.frames_in.Get(), stats_.frames_out.Get(),
+                stats_.sockets_open.Get(), stats_.bytes_by_reference.Get(), stats_.returns.Get(),
+                stats_.frames_in.Get(), stats_.frames_out.Get(),
                 stats_.dropped_in.Get(), stats_.dropped_out.Get(), stats_.ooseq_dropped.Get(),
                 stats_.syn_evicted.Get(), stats_.unread_refused.Get(),
                 stats_.udp.sockets_open.Get(), stats_.udp.datagrams_in.Get(),

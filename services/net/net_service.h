@@ -62,6 +62,7 @@ struct NetStats {
   // and connections), updated with the memory figures.
   ipc::StatCounter tcp_active, tcp_time_wait, tcp_listening;
   ipc::StatCounter sockets_open;
+  ipc::StatCounter bytes_by_reference, returns;  // sent without a copy; notices sent (sockets.h)
   // UDP sockets: datagrams in, out and dropped, written by the UDP socket
   // table as they happen (udp_sockets.h).
   UdpStats udp;

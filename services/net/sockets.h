@@ -158,13 +158,13 @@ class SocketTable {
     uint16_t piece_count = 0;  // an exchange's send: its pieces; 0 for a plain send
     uint16_t piece = 0;        // the piece `done` is in, and bytes of it already taken
     uint32_t piece_done = 0;
-    ReturnNotice notice;
+    ReturnNotice notice = {};
     uint64_t then_address = 0;  // an exchange's send: the receive that follows
     uint32_t then_length = 0;
   };
   struct PendingReturn {
     uint64_t end = 0;  // due when the socket's `acked` reaches this
-    ReturnNotice notice;
+    ReturnNotice notice = {};
   };
 
   struct Socket {
