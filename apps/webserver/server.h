@@ -5,12 +5,13 @@
 //
 // Each connection thread reads requests into its buffer, answers them in
 // order (pipelined requests included) and keeps the connection open while
-// the client asks for it. Files are read from the fs service in chunks into
-// the connection's buffer and sent from there: the data crosses two rings
-// by reference and is copied three times (disk cache -> buffer -> lwIP ->
-// the NIC's transmit slot). A response's last piece goes out with the
-// receive of the next request (NetClient::SendRecv): four ring messages per
-// small keep-alive request.
+// the client asks for it. File bytes are lent by the fs service (cache
+// pages, 64 KiB per lease) and sent from there by reference: the net service
+// queues pointers, and the bytes are copied once, into the NIC's transmit
+// slot. Only the response head is written here. A response's last pieces go
+// out with the receive of the next request (NetClient::SendRecv), and the
+// lease the net service gives back is ended by the next Lend: four ring
+// messages per keep-alive GET of a small or 64 KiB file.
 //
 // Limits (ServerConfig) bound the request line, headers, connections and
 // time: past them a client gets 4xx/503 and is closed, and others go on.
