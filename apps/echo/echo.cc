@@ -65,15 +65,9 @@ void AcceptLoop(void* arg) {
 }  // namespace
 
 int AppMain() {
-  const uint32_t cores = sched::Scheduler::CoreCount();
-  const uint32_t net_core = cores > 1 ? 1 : 0;
-  const uint32_t echo_core = cores > 2 ? 2 : net_core;
-  const net::NetStartResult net = net::StartNetService(net_core);
-  if (!net.has_device) {
-    Print("echo: no network device (the runner adds one for this image: bazel run //images:echo)\n");
-    return 2;
-  }
-  auto* server = new net::TcpServer(net::NetClient(net.address), "echo");
+  const net::AppPlacement placed = net::StartNetForApp("echo");
+  if (!placed.net.has_device) return 2;
+  auto* server = new net::TcpServer(net::NetClient(placed.net.address), "echo");
 
   // DHCP takes a few round trips; the listener works before it is done,
   // but the address is worth printing.
@@ -81,9 +75,10 @@ int AppMain() {
   if (!server->Listen(kEchoPort, 256)) return 1;  // it said why
   char text[16];
   Print("echo: listening on %s port %u (net service on core %u, echo on core %u)\n",
-        ip != 0 ? net::FormatIp(ip, text) : "(no address yet)", kEchoPort, net_core, echo_core);
+        ip != 0 ? net::FormatIp(ip, text) : "(no address yet)", kEchoPort, placed.net_core,
+        placed.app_core);
   // The server runs until the VM is stopped.
-  svc::RunOn(echo_core, [&] { AcceptLoop(server); }, "echo-accept");
+  svc::RunOn(placed.app_core, [&] { AcceptLoop(server); }, "echo-accept");
   return 0;
 }
 

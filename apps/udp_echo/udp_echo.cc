@@ -12,7 +12,6 @@
 #include <cstdint>
 
 #include "kernel/lib/log.h"
-#include "kernel/sched/scheduler.h"
 #include "kernel/top/app.h"
 #include "services/net/net_client.h"
 #include "services/net/start.h"
@@ -53,16 +52,9 @@ void EchoLoop(void* arg) {
 }  // namespace
 
 int AppMain() {
-  const uint32_t cores = sched::Scheduler::CoreCount();
-  const uint32_t net_core = cores > 1 ? 1 : 0;
-  const uint32_t echo_core = cores > 2 ? 2 : net_core;
-  const net::NetStartResult net = net::StartNetService(net_core);
-  if (!net.has_device) {
-    Print("udp_echo: no network device (the runner adds one for this image: "
-          "bazel run //images:udp_echo)\n");
-    return 2;
-  }
-  auto* server = new Server{net::NetClient(net.address), 0, {}};
+  const net::AppPlacement placed = net::StartNetForApp("udp_echo");
+  if (!placed.net.has_device) return 2;
+  auto* server = new Server{net::NetClient(placed.net.address), 0, {}};
   const uint32_t ip = server->client.WaitForAddress(10000);
   const net::Result<net::UdpSocket> socket = server->client.UdpBind(kEchoPort);
   if (!socket.ok()) {
@@ -72,9 +64,10 @@ int AppMain() {
   server->socket = socket.value().handle;
   char text[16];
   Print("udp_echo: serving UDP on %s port %u (net service on core %u, echo on core %u)\n",
-        ip != 0 ? net::FormatIp(ip, text) : "(no address yet)", kEchoPort, net_core, echo_core);
+        ip != 0 ? net::FormatIp(ip, text) : "(no address yet)", kEchoPort, placed.net_core,
+        placed.app_core);
   // The server runs until the VM is stopped.
-  svc::RunOn(echo_core, [&] { EchoLoop(server); }, "udp-echo");
+  svc::RunOn(placed.app_core, [&] { EchoLoop(server); }, "udp-echo");
   return 1;  // the echo loop ended: its warning says why
 }
 

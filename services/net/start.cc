@@ -6,6 +6,7 @@
 #include "kernel/drivers/virtio/net.h"
 #include "kernel/lib/log.h"
 #include "kernel/lib/panic.h"
+#include "kernel/sched/scheduler.h"
 #include "kernel/top/app.h"
 #include "services/net/net_client.h"
 #include "services/net/net_service.h"
@@ -89,6 +90,19 @@ NetStartResult StartNetService(uint32_t core) {
   StartArgs args;
   svc::RunOn(core, [&] { StartOnThisCore(&args); }, "net-start");
   return args.result;
+}
+
+AppPlacement StartNetForApp(const char* app) {
+  const uint32_t cores = sched::Scheduler::CoreCount();
+  AppPlacement placed;
+  placed.net_core = cores > 1 ? 1 : 0;
+  placed.app_core = cores > 2 ? 2 : placed.net_core;
+  placed.net = StartNetService(placed.net_core);
+  if (!placed.net.has_device) {
+    Print("%s: no network device (the runner adds one for this image: bazel run //images:%s)\n",
+          app, app);
+  }
+  return placed;
 }
 
 }  // namespace uk::net

@@ -22,4 +22,15 @@ struct NetStartResult {
 // Call once.
 NetStartResult StartNetService(uint32_t core);
 
+// The placement of a small network application (echo, udp_echo): the
+// service on core 1 (core 0 on a one-core VM) and the application's own
+// threads on core 2 if there is one, else with the service. Without a NIC
+// it prints why, naming `app`'s image, and net.has_device is false.
+struct AppPlacement {
+  NetStartResult net;
+  uint32_t net_core = 0;
+  uint32_t app_core = 0;
+};
+AppPlacement StartNetForApp(const char* app);
+
 }  // namespace uk::net
