@@ -11,6 +11,9 @@
 //                            files and directories under /fstest, reads them
 //                            back, and leaves a known result for the host to
 //                            check with e2fsck and debugfs.
+//   --wait                   after a success, waits for the power button
+//                            (or `q`) instead of exiting: a graceful
+//                            shutdown after writes (tests/shutdown_test.py).
 //
 // Prints "fstest: ok" and exits 0 on success; exit 1 on a mismatch; exit 2
 // if the disk is missing or does not mount (after checking that the service
@@ -53,6 +56,12 @@ int AppMain() {
   }
   const bool ok = mode == "verify" ? fstest::VerifyTree(client) : fstest::WriteAndCheck(client);
   Print(ok ? "fstest: ok\n" : "fstest: FAILED\n");
+  if (ok && KernelCommandLine().Has("wait")) {
+    // For tests of a graceful shutdown after writes (tests/shutdown_test.py):
+    // the power button or `q` ends the VM, with status 0.
+    Print("fstest: waiting for the power button (or q on the console)\n");
+    for (;;) sched::Scheduler::Current().Park();
+  }
   return ok ? 0 : 1;
 }
 

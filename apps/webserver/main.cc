@@ -21,6 +21,7 @@
 #include "kernel/sched/scheduler.h"
 #include "kernel/top/app.h"
 #include "kernel/top/per_core.h"
+#include "kernel/top/shutdown.h"
 #include "services/fs/start.h"
 #include "services/net/net_client.h"
 #include "services/net/start.h"
@@ -94,6 +95,13 @@ int AppMain() {
   auto* server = new web::Server(config);
   if (!server->Listen()) return 1;
   RegisterCounterLine(&web::FormatServerStats, server);  // the console's `s` key
+  // The power button or `q`: drain on the HTTP core, where the server lives.
+  static uint32_t http_core = config.http_core;
+  SetShutdownHandler(
+      [](void* arg) {
+        svc::RunOn(http_core, [arg] { static_cast<web::Server*>(arg)->Drain(); }, "http-drain");
+      },
+      server);
   // Serves until the VM is stopped.
   svc::RunOn(config.http_core, [&] { web::Server::Run(server); }, "http");
   return 0;

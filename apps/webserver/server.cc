@@ -52,6 +52,9 @@ void Server::Run(void* arg) {
   self.watchdog_ =
       sched::Scheduler::Current().Spawn(&Watchdog, &self, "http-watchdog", sched::Joinable::kNo);
   self.tcp_.AcceptForever(&Accepted, &self);
+  // Drain() stopped it: the shutdown thread powers the VM off once the
+  // drain is done. Returning would end AppMain, which powers off at once.
+  for (;;) sched::Scheduler::Current().Park();
 }
 
 void Server::Accepted(void* arg, const net::Peer& peer) {
@@ -94,6 +97,48 @@ void Server::ServeThread(void* arg) {
   server.Unregister(connection);
   DeleteConnectionState(connection->state);
   delete connection;
+}
+
+void Server::Drain() {
+  tcp_.Stop();
+  const uint64_t open_at_start = open_;
+  sched::Scheduler& scheduler = sched::Scheduler::Current();
+  uint64_t deadline = NowMs() + kDrainMs;
+  uint32_t cut = 0;
+  while (open_ > 0 && NowMs() < deadline) {
+    (void)CutConnections(/*idle_only=*/true);  // including those that just finished
+    scheduler.SleepFor(10 * 1000000);
+  }
+  if (open_ > 0) {
+    cut = CutConnections(/*idle_only=*/false);
+    deadline = NowMs() + kDrainMs;
+    while (open_ > 0 && NowMs() < deadline) scheduler.SleepFor(10 * 1000000);
+  }
+  Print("webserver: stopped accepting; %lu connections were open, %u cut mid-request or "
+        "response, %lu still open\n",
+        open_at_start, cut, open_.Get());
+}
+
+uint32_t Server::CutConnections(bool idle_only) {
+  uint32_t total = 0;
+  for (;;) {
+    // Pick first, then shut down: each Shutdown is a call that lets the
+    // connection threads run (as in Watchdog).
+    constexpr int kBatch = 64;
+    uint32_t picked[kBatch];
+    int count = 0;
+    for (Connection* c = connections_; c != nullptr && count < kBatch; c = c->next) {
+      if (c->timed_out || (idle_only && c->phase != Phase::kIdle)) continue;
+      c->timed_out = true;
+      c->close_mode = idle_only ? net::CloseMode::kGraceful : net::CloseMode::kAbort;
+      picked[count++] = c->socket;
+    }
+    if (count == 0) return total;
+    for (int i = 0; i < count; ++i) {
+      (void)net_.Shutdown(picked[i], net::kShutdownRead | net::kShutdownWrite);
+    }
+    total += static_cast<uint32_t>(count);
+  }
 }
 
 bool Server::EvictIdle(const Connection* except) {

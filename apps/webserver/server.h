@@ -60,6 +60,12 @@ class Server {
   bool Listen();
   // The HTTP core's main thread: starts the watchdog, accepts forever.
   static void Run(void* self);
+  // A graceful shutdown (kernel/top/shutdown.h), on the HTTP core: stops
+  // accepting, ends idle keep-alive connections, gives responses in flight
+  // kDrainMs to finish, then cuts the rest and waits (at most kDrainMs
+  // more) for their threads to close them.
+  static constexpr uint64_t kDrainMs = 2000;
+  void Drain();
 
   const ServerConfig& config() const { return config_; }
   // Wall-clock seconds, or 0 without a clock.
@@ -136,6 +142,9 @@ class Server {
   bool EvictIdle(const Connection* except);
   // `connection`'s address holds more than its share (the gateway aside).
   bool OverClientLimit(const Connection& connection);
+  // Shuts down the open connections (only the idle ones if `idle_only`)
+  // that nobody is closing yet; returns how many.
+  uint32_t CutConnections(bool idle_only);
   // Out of memory for a connection: a 503 if it fits in the send buffer at
   // once, then close.
   void RefuseForMemory(uint32_t socket);

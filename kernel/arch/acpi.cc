@@ -73,7 +73,8 @@ const SdtHeader* MapTable(uint64_t phys, const char* expected) {
   return header;
 }
 
-const SdtHeader* FindMadt(const Rsdp& rsdp) {
+// The table with signature `signature` listed by the XSDT (or RSDT).
+const SdtHeader* FindTable(const Rsdp& rsdp, const char* signature) {
   bool use_xsdt = rsdp.revision >= 2 && rsdp.xsdt_address != 0;
   const SdtHeader* root =
       use_xsdt ? MapTable(rsdp.xsdt_address, "XSDT") : MapTable(rsdp.rsdt_address, "RSDT");
@@ -85,27 +86,62 @@ const SdtHeader* FindMadt(const Rsdp& rsdp) {
     uint64_t phys = 0;
     __builtin_memcpy(&phys, base + i * entry_size, entry_size);
     if (phys == 0 || phys >= kDirectMapLimit) continue;
-    if (SignatureIs(PhysToVirt<const SdtHeader>(phys)->signature, "APIC", 4)) {
-      return MapTable(phys, "APIC");
+    if (SignatureIs(PhysToVirt<const SdtHeader>(phys)->signature, signature, 4)) {
+      return MapTable(phys, signature);
     }
   }
   return nullptr;
 }
 
+const Rsdp* FindRsdp(uint64_t rsdp_phys) {
+  const Rsdp* rsdp = rsdp_phys != 0 && rsdp_phys < kDirectMapLimit
+                         ? PhysToVirt<const Rsdp>(rsdp_phys)
+                         : SearchRsdp(0xe0000, 0x100000);
+  if (rsdp == nullptr || !SignatureIs(rsdp->signature, "RSD PTR ", 8)) return nullptr;
+  return rsdp;
+}
+
+// A little-endian field of `table` at `offset`, 0 if the table is shorter.
+template <typename T>
+T FieldAt(const SdtHeader* table, uint32_t offset) {
+  T value{};
+  if (offset + sizeof(T) <= table->length) {
+    __builtin_memcpy(&value, reinterpret_cast<const uint8_t*>(table) + offset, sizeof(T));
+  }
+  return value;
+}
+
+// SLP_TYPa of the DSDT's \_S5 package: `_S5_` PackageOp PkgLength
+// NumElements, then the first element (ByteConst 0x0A n, Zero, One). A
+// byte scan, not an AML interpreter: it assumes \_S5 is a plain Name
+// (as QEMU, SeaBIOS-era and most firmware write it).
+bool FindS5SleepType(const SdtHeader* dsdt, uint8_t* sleep_type) {
+  const auto* bytes = reinterpret_cast<const uint8_t*>(dsdt);
+  for (uint32_t i = sizeof(SdtHeader); i + 9 <= dsdt->length; ++i) {
+    if (!SignatureIs(reinterpret_cast<const char*>(bytes + i), "_S5_", 4) || bytes[i + 4] != 0x12) {
+      continue;
+    }
+    uint32_t at = i + 5;
+    at += 1 + (bytes[at] >> 6);  // PkgLength: its lead byte says how many follow
+    at += 1;                     // NumElements
+    if (at + 2 > dsdt->length) return false;
+    if (bytes[at] == 0x0a) *sleep_type = bytes[at + 1];
+    else if (bytes[at] <= 1) *sleep_type = bytes[at];
+    else return false;
+    return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 bool FindCpus(uint64_t rsdp_phys, CpuTopology* topology) {
-  const Rsdp* rsdp = nullptr;
-  if (rsdp_phys != 0 && rsdp_phys < kDirectMapLimit) {
-    rsdp = PhysToVirt<const Rsdp>(rsdp_phys);
-  } else {
-    rsdp = SearchRsdp(0xe0000, 0x100000);
-  }
-  if (rsdp == nullptr || !SignatureIs(rsdp->signature, "RSD PTR ", 8)) {
+  const Rsdp* rsdp = FindRsdp(rsdp_phys);
+  if (rsdp == nullptr) {
     Log(LogLevel::kWarn, "acpi: no RSDP found");
     return false;
   }
-  const SdtHeader* madt_header = FindMadt(*rsdp);
+  const SdtHeader* madt_header = FindTable(*rsdp, "APIC");
   if (madt_header == nullptr) {
     Log(LogLevel::kWarn, "acpi: no valid MADT");
     return false;
@@ -159,6 +195,33 @@ bool FindCpus(uint64_t rsdp_phys, CpuTopology* topology) {
     p += length;
   }
   return topology->count > 0;
+}
+
+bool FindPowerControls(uint64_t rsdp_phys, PowerControls* controls) {
+  const Rsdp* rsdp = FindRsdp(rsdp_phys);
+  const SdtHeader* fadt = rsdp != nullptr ? FindTable(*rsdp, "FACP") : nullptr;
+  if (fadt == nullptr) return false;
+  // Offsets from the ACPI specification's FADT layout.
+  constexpr uint32_t kHardwareReducedFlag = 1u << 20;
+  controls->hardware_reduced = (FieldAt<uint32_t>(fadt, 112) & kHardwareReducedFlag) != 0;
+  controls->sci_irq = static_cast<uint8_t>(FieldAt<uint16_t>(fadt, 46));
+  controls->smi_command = static_cast<uint16_t>(FieldAt<uint32_t>(fadt, 48));
+  controls->acpi_enable = FieldAt<uint8_t>(fadt, 52);
+  controls->pm1a_event = static_cast<uint16_t>(FieldAt<uint32_t>(fadt, 56));
+  controls->pm1a_control = static_cast<uint16_t>(FieldAt<uint32_t>(fadt, 64));
+  controls->pm1_event_length = FieldAt<uint8_t>(fadt, 88);
+  // SLEEP_CONTROL_REG, a Generic Address Structure: space id 0 is memory.
+  if (FieldAt<uint8_t>(fadt, 244) == 0) controls->sleep_control = FieldAt<uint64_t>(fadt, 248);
+  constexpr uint64_t kQemuMicrovmSleepControl = 0xfea00200;
+  if (controls->hardware_reduced && controls->sleep_control == kQemuMicrovmSleepControl) {
+    controls->ged_events = kQemuMicrovmSleepControl - 0x200;
+    controls->ged_irq = 9;
+  }
+  uint64_t dsdt_phys = FieldAt<uint64_t>(fadt, 140);  // X_DSDT
+  if (dsdt_phys == 0) dsdt_phys = FieldAt<uint32_t>(fadt, 40);
+  const SdtHeader* dsdt = MapTable(dsdt_phys, "DSDT");
+  controls->s5_known = dsdt != nullptr && FindS5SleepType(dsdt, &controls->s5_sleep_type);
+  return true;
 }
 
 }  // namespace uk::arch

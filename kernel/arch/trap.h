@@ -27,6 +27,7 @@ inline constexpr uint8_t kPageFaultVector = 14;
 // Interrupt vectors the kernel uses. Higher vectors have higher priority in
 // the local APIC.
 inline constexpr uint8_t kSerialVector = 0x40;
+inline constexpr uint8_t kPowerVector = 0x41;  // the ACPI power button, on core 0
 inline constexpr uint8_t kBlockVector = 0x50;  // virtio-blk, on the fs core
 inline constexpr uint8_t kNetVector = 0x51;    // virtio-net, on the net core
 inline constexpr uint8_t kTimerVector = 0xef;

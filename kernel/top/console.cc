@@ -8,6 +8,7 @@
 #include "kernel/lib/log.h"
 #include "kernel/sched/scheduler.h"
 #include "kernel/top/per_core.h"
+#include "kernel/top/shutdown.h"
 
 namespace uk {
 namespace {
@@ -39,8 +40,11 @@ void ConsoleThread(void*) {
     while (input.TryPop(&key)) {
       if (key == 's') {
         PrintCounters();
+      } else if (key == 'q') {
+        RequestShutdown("q on the console");
       } else if (key == 'h' || key == '?') {
-        Print("console: keys: s = print counters, h = this help (%lu bytes dropped)\n",
+        Print("console: keys: s = print counters, q = shut down gracefully, h = this help "
+              "(%lu bytes dropped)\n",
               dropped.Get());
       }
     }

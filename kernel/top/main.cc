@@ -13,6 +13,7 @@
 #include "kernel/arch/ioapic.h"
 #include "kernel/arch/lapic.h"
 #include "kernel/arch/paging.h"
+#include "kernel/arch/power.h"
 #include "kernel/arch/percpu.h"
 #include "kernel/arch/trap.h"
 #include "kernel/arch/tsc.h"
@@ -109,6 +110,8 @@ void ContinueBoot() {
   arch::SetInterruptHandler(arch::kTimerVector, IgnoreInterrupt);
   arch::CalibrateLocalApicTimer();
   arch::InitIoApic(topology);
+  arch::PowerControls power;
+  if (arch::FindPowerControls(boot_info.rsdp_phys, &power)) arch::SetPowerControls(power);
 
   uint32_t online = arch::StartApplicationProcessors(topology);
   arch::SetCpuCount(online);

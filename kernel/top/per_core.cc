@@ -21,6 +21,7 @@
 #include "kernel/top/app.h"
 #include "kernel/top/console.h"
 #include "kernel/top/runtime_hooks.h"
+#include "kernel/top/shutdown.h"
 
 namespace uk {
 namespace {
@@ -212,6 +213,7 @@ void RunCore(uint32_t index) {
   if (index == 0) {
     HaltUntil([cores] { return services_up.load(std::memory_order_acquire) == cores; });
     StartConsole();
+    StartShutdownWatch();
     sched.Spawn(&AppThread, nullptr, "main", sched::Joinable::kNo);
   }
   sched.Run();

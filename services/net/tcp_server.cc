@@ -15,10 +15,19 @@ bool TcpServer::Listen(uint16_t port, uint16_t backlog) {
   return true;
 }
 
+void TcpServer::Stop() {
+  stopped_ = true;
+  (void)client_.Close(listener_);  // the waiting accept answers kClosed
+}
+
 void TcpServer::AcceptForever(ConnectionHandler handler, void* context) {
   sched::Scheduler& scheduler = sched::Scheduler::Current();
   for (;;) {
     const Result<Peer> peer = client_.Accept(listener_);
+    if (stopped_) {
+      if (peer.ok()) (void)client_.Close(peer.value().handle, CloseMode::kAbort);
+      return;
+    }
     if (!peer.ok()) {
       Log(LogLevel::kWarn, "%s: accept failed: %s", name_, ErrorName(peer.error()));
       scheduler.SleepFor(kRetryDelayNs);

@@ -6,8 +6,8 @@
 //
 // A failed accept (the net service out of memory or sockets, say) is
 // logged and retried after kRetryDelayNs: the error may last, and retrying at
-// once would keep the core busy logging it. The loop never ends; the
-// server runs until the machine stops.
+// once would keep the core busy logging it. The loop ends only after Stop()
+// (a graceful shutdown, kernel/top/shutdown.h).
 //
 // Kernel-only: it logs through kernel/lib's Log, which kernel/top defines.
 
@@ -34,9 +34,12 @@ class TcpServer {
   // <error>" and returns false.
   bool Listen(uint16_t port, uint16_t backlog);
 
-  // After Listen: accepts forever on the calling thread, calling
-  // handler(context, peer) for each connection.
-  [[noreturn]] void AcceptForever(ConnectionHandler handler, void* context);
+  // After Listen: accepts on the calling thread, calling handler(context,
+  // peer) for each connection, until Stop().
+  void AcceptForever(ConnectionHandler handler, void* context);
+  // Closes the listener: no new connections; AcceptForever returns. From a
+  // thread of the accepting thread's core.
+  void Stop();
 
   NetClient& client() { return client_; }
 
@@ -44,6 +47,7 @@ class TcpServer {
   NetClient client_;
   const char* const name_;
   uint32_t listener_ = 0;
+  bool stopped_ = false;
 };
 
 }  // namespace uk::net
