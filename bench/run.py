@@ -204,7 +204,7 @@ class UkSpec(Spec):
             log("uk: --print-command did not give a usable QEMU command; running the launcher "
                 "itself and sampling its QEMU child")
             self.launcher_mode = True
-            elf = glob.glob(self.launcher + ".runfiles/*/images/webserver.elf")
+            elf = glob.glob(self.launcher + ".runfiles/*/images/webserver.elf")  # no DWARF
         else:
             elf = [argv[argv.index("-kernel") + 1]]
         if elf and os.path.exists(elf[0]):

@@ -17,11 +17,12 @@ def oci_image(name, image, cmdline = "", machine = "pc", memory = "256M", vcpus 
         srcs = [image],
         outs = [name + ".tar"],
         tools = ["//tools:oci_image"],
-        # The image's files are its launcher and its ELF; the ELF goes in.
-        cmd = ("kernel=$$(for f in $(locations {image}); do case $$f in *.elf) echo $$f;; esac; done) && " +
+        # The image's files: its launcher, its ELF and the ELF with DWARF.
+        cmd = ("kernel=$$(for f in $(locations {image}); do case $$f in */{base}.elf) echo $$f;; esac; done) && " +
                "$(location //tools:oci_image) --kernel=$$kernel --out=$@ --name={name} " +
                "--cmdline='{cmdline}' --machine={machine} --memory={memory} --vcpus={vcpus} {ports}").format(
             image = image,
+            base = image.lstrip(":").split(":")[-1],
             name = name,
             cmdline = cmdline,
             machine = machine,

@@ -77,6 +77,7 @@ def parse_args(argv):
                              "without booting")
     # Filled in by the image's launcher (images/kernel_image.bzl).
     parser.add_argument("--kernel", required=True, help=argparse.SUPPRESS)
+    parser.add_argument("--debug-elf", help=argparse.SUPPRESS)  # the ELF with DWARF, for gdb
     parser.add_argument("--name", default="image", help=argparse.SUPPRESS)
     parser.add_argument("--guest-port", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--default-port", type=int, default=0, help=argparse.SUPPRESS)
@@ -295,8 +296,10 @@ def main(argv):
             print("run: guest UDP port %d is at 127.0.0.1:%d (try: nc -u 127.0.0.1 %d)"
                   % (args.guest_udp_port, port, port), file=sys.stderr)
     if args.gdb:
+        # The debug ELF has the same addresses as the booted one, plus DWARF.
+        elf = args.debug_elf if args.debug_elf and os.path.exists(args.debug_elf) else args.kernel
         print("run: waiting for gdb: gdb %s -ex 'target remote localhost:1234'"
-              % os.path.abspath(args.kernel), file=sys.stderr)
+              % os.path.abspath(elf), file=sys.stderr)
     # QEMU gets its own process group so a terminal's Ctrl-C reaches it
     # only through us, and we always reap it.
     # A terminal or a pipe is the guest's console input (keys: see

@@ -17,6 +17,7 @@ packages=(
   iproute2                                                       # network namespace and tap for tests/tap_hostile_test.py
   spin                                                           # model check of ipc/handshake.pml
   skopeo                                                         # validates the OCI images (tests/oci_image_test.py)
+  gdb                                                            # source-level debugging of images (tests/gdb_test.py)
   clang-14 libclang-rt-14-dev                                    # libFuzzer (tools/fuzz/libfuzzer.sh); clang-14 only Recommends the rt
 )
 

@@ -1,0 +1,69 @@
+"""Source-level debugging of an image: the booted ELF has no DWARF, its twin
+NAME_debug.elf (same addresses) has it, and gdb attached to QEMU's gdb stub
+shows file:line, locals, a backtrace and one thread per vCPU (README,
+"Debugging"). Debian's gdb, in batch mode, against the web server under TCG.
+"""
+
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import unittest
+
+import qemu_monitor
+
+RUNFILES = os.environ.get("TEST_SRCDIR", "")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def runfile(name):
+    found = glob.glob(os.path.join(RUNFILES, "**", "images", name), recursive=True)
+    if not found:
+        raise AssertionError("%s is not in the runfiles" % name)
+    return found[0]
+
+
+class GdbTest(unittest.TestCase):
+    def test_the_booted_elf_has_no_dwarf_and_the_debug_one_has(self):
+        sections = lambda path: subprocess.run(["readelf", "-S", path], stdout=subprocess.PIPE,
+                                               check=True, text=True).stdout
+        self.assertNotIn(".debug_info", sections(runfile("webserver.elf")))
+        self.assertIn(".debug_info", sections(runfile("webserver_debug.elf")))
+
+    def test_breakpoint_shows_source_locals_and_every_vcpu(self):
+        if shutil.which("gdb") is None:
+            self.fail("gdb is missing: apt-get install gdb (tools/setup.sh installs it)")
+        port = free_port()
+        vm = qemu_monitor.Vm(
+            "images/webserver", paused=True,
+            edit_command=lambda command: command + ["-gdb", "tcp:127.0.0.1:%d" % port])
+        try:
+            result = subprocess.run(
+                ["gdb", "-batch", "-nx",
+                 "-ex", "target remote 127.0.0.1:%d" % port,
+                 "-ex", "break uk::web::Server::Listen",
+                 "-ex", "continue",
+                 "-ex", "bt",
+                 "-ex", "info locals",
+                 "-ex", "info threads",
+                 runfile("webserver_debug.elf")],
+                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=240)
+        finally:
+            vm.stop()
+        out = result.stdout
+        self.assertRegex(out, r"Breakpoint 1, uk::web::Server::Listen .* at apps/webserver/server\.cc:\d+",
+                         out)
+        self.assertRegex(out, r"#1 .* uk::AppMain \(\) at apps/webserver/main\.cc:\d+", out)
+        self.assertRegex(out, r"\bip = ", out)  # a local of Listen
+        self.assertRegex(out, r"Thread 1\.1 \(CPU#0", out)
+        self.assertRegex(out, r"Thread 1\.2 \(CPU#1", out)
+
+
+if __name__ == "__main__":
+    unittest.main()
