@@ -3,7 +3,7 @@
     oci_image(
         name = "webserver_oci",   # creates webserver_oci.tar, an oci-archive
         image = ":webserver",
-        cmdline = "--net_core=1", # the kernel command line it boots with
+        cmdline = "net_core=1",   # the kernel command line it boots with
         machine = "pc",
         memory = "256M",
         vcpus = 2,

@@ -63,7 +63,7 @@ class OciImageTest(unittest.TestCase):
         self.assertEqual(labels["dev.uk.boot.machine"], "pc")
         self.assertEqual(labels["dev.uk.boot.vcpus"], "2")
         self.assertEqual(labels["dev.uk.boot.ports"], "tcp/80")
-        self.assertIn("--http_core=1", labels["dev.uk.boot.cmdline"])
+        self.assertIn("http_core=1", labels["dev.uk.boot.cmdline"])
 
         out = os.path.join(self.tmp, "copy")
         subprocess.run(["skopeo", "copy", "-q", "oci-archive:%s:latest" % ARCHIVE, "dir:" + out],

@@ -4,7 +4,7 @@
 
     bazel build //images:webserver
     bazel run //tools:firecracker_config -- --kernel=$PWD/bazel-bin/images/webserver.elf \\
-        --vcpus=2 --tap=tap0 --cmdline='--net_core=1 --fs_core=1 --http_core=1' --out=vm.json
+        --vcpus=2 --tap=tap0 --cmdline='net_core=1 fs_core=1 http_core=1' --out=vm.json
     firecracker --no-api --config-file vm.json
 
 The fields are Firecracker's (docs/getting-started.md, the API's

@@ -18,6 +18,7 @@ packages=(
   spin                                                           # model check of ipc/handshake.pml
   skopeo                                                         # validates the OCI images (tests/oci_image_test.py)
   gdb                                                            # source-level debugging of images (tests/gdb_test.py)
+  libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients      # the libvirt fleet (tools/fleet.py, tests/fleet_test.py)
   clang-14 libclang-rt-14-dev                                    # libFuzzer (tools/fuzz/libfuzzer.sh); clang-14 only Recommends the rt
 )
 
