@@ -54,9 +54,9 @@ def parse_args(argv):
                              "Make one with: ip tuntap add dev IFNAME mode tap && "
                              "ip link set IFNAME up")
     parser.add_argument("--machine", choices=["auto", "microvm", "pc"], default="auto",
-                        help="QEMU machine type. auto (default): microvm, the fastest to boot, "
-                             "unless a PCI device (--disk, a network port) is attached, then pc "
-                             "(the kernel reads PCI through I/O ports, which microvm lacks)")
+                        help="QEMU machine type. auto (default) and microvm: no firmware, "
+                             "virtio-mmio disk and NIC, the fastest to boot. pc: SeaBIOS and "
+                             "virtio-pci devices (MSI-X), as libvirt's and most clouds' VMs")
     parser.add_argument("--disk", metavar="FILE",
                         help="attach FILE (a raw ext2 image, e.g. from mke2fs -d or the "
                              "ext2_image rule) as a virtio-blk disk; the guest writes to it")
@@ -116,10 +116,9 @@ def parse_args(argv):
             parser.error("--tap: no network device %s here (make one with: ip tuntap add dev %s "
                          "mode tap && ip link set %s up)" % (args.tap, args.tap, args.tap))
     if args.machine == "auto":
-        args.machine = "pc" if args.disk or args.has_nic else "microvm"
-    elif args.machine == "microvm" and (args.disk or args.has_nic):
-        parser.error("--machine=microvm has no legacy PCI; drop --machine to use pc for "
-                     "--disk and network images")
+        args.machine = "microvm"
+    if args.disk_intx and args.machine != "pc":
+        parser.error("--disk-intx: only the pc machine's virtio-pci disk has MSI-X to turn off")
     return args, kernel_args
 
 
@@ -196,8 +195,9 @@ def qemu_command(args, kernel_args):
     if args.machine == "microvm":
         # No firmware to run (qboot), no PCI scan, no legacy devices we do
         # not use: the fastest boot QEMU offers. The PIT stays for TSC
-        # calibration.
-        machine = "microvm,pit=on,pic=off,rtc=off,acpi=on"
+        # calibration. One I/O APIC (ioapic2=off): the virtio-mmio lines are
+        # then GSIs 16-23 of the first (kernel/drivers/virtio/mmio_devices.h).
+        machine = "microvm,pit=on,pic=off,rtc=off,acpi=on,ioapic2=off"
     else:
         machine = "pc"
     cmd = [
@@ -217,6 +217,10 @@ def qemu_command(args, kernel_args):
     ]
     if kernel_args:
         cmd += ["-append", " ".join(kernel_args)]
+    if args.machine == "microvm" and (args.has_nic or args.disk):
+        # QEMU's virtio-mmio devices are legacy (version 1) unless told
+        # otherwise; the kernel drives version 2 only, as Firecracker offers.
+        cmd += ["-global", "virtio-mmio.force-legacy=false"]
     if args.has_nic:
         if args.tap:
             netdev = "tap,id=net0,ifname=%s,script=no,downscript=no" % args.tap
@@ -228,14 +232,18 @@ def qemu_command(args, kernel_args):
             if args.guest_udp_port:
                 netdev += ",hostfwd=udp:127.0.0.1:%d-:%d" % (
                     args.udp_port or args.default_udp_port, args.guest_udp_port)
-        cmd += ["-netdev", netdev,
-                "-device", "virtio-net-pci,netdev=net0,disable-legacy=on,romfile="]
-        # romfile= : no iPXE option ROM for SeaBIOS to run (seconds of boot).
+        if args.machine == "microvm":
+            cmd += ["-netdev", netdev, "-device", "virtio-net-device,netdev=net0"]
+        else:
+            # romfile= : no iPXE option ROM for SeaBIOS to run (seconds of boot).
+            cmd += ["-netdev", netdev,
+                    "-device", "virtio-net-pci,netdev=net0,disable-legacy=on,romfile="]
     if args.disk:
         drive = "file=%s,format=raw,if=none,id=disk0" % args.disk.replace(",", ",,")
         if args.disk_readonly:
             drive += ",readonly=on"
-        device = "virtio-blk-pci,drive=disk0,disable-legacy=on,romfile="
+        device = ("virtio-blk-device,drive=disk0" if args.machine == "microvm"
+                  else "virtio-blk-pci,drive=disk0,disable-legacy=on,romfile=")
         if args.disk_intx:
             device += ",vectors=0"  # no MSI-X: the driver falls back to INTx
         cmd += ["-drive", drive, "-device", device]

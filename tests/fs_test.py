@@ -58,14 +58,17 @@ class FsTest(unittest.TestCase):
         return status, out, err
 
     def test_reads_every_file_of_the_tree(self):
-        for intx in (False, True):
-            with self.subTest(intx=intx):
-                flags = ["--disk=" + self.copy_tree_disk(), "--disk-readonly"]
-                if intx:
+        # Every transport: virtio-mmio on microvm (the default), virtio-pci
+        # with MSI-X and with INTx on pc.
+        for machine, interrupts in (("microvm", "MMIO gsi"), ("pc", "MSI-X"), ("pc", "INTx")):
+            with self.subTest(machine=machine, interrupts=interrupts):
+                flags = ["--disk=" + self.copy_tree_disk(), "--disk-readonly",
+                         "--machine=" + machine]
+                if interrupts == "INTx":
                     flags.append("--disk-intx")
                 status, out, err = self.boot_fstest(*flags)
                 self.assertEqual(status, 0, out + err)
-                self.assertIn("INTx" if intx else "MSI-X", out)
+                self.assertIn(interrupts, out)
                 self.assertIn("fstest: verified 1000 files", out)
                 self.assertIn("and 1 symlinks", out)
                 self.assertIn("; 0 mismatches", out)

@@ -16,10 +16,9 @@ kernel command line itself (virtio_mmio.device=...), and boots the ELF
 through its PVH entry.
 
 Not verified here: Firecracker is not packaged in Debian and needs KVM.
-Images with a disk or a NIC also need the virtio-mmio transport, which the
-kernel does not have yet (it drives virtio over PCI); images without
-devices (hello, ringbench) are the ones that could boot today. README, "Run
-it on an engine", says the same.
+The kernel drives its virtio-mmio devices (docs/drivers.md) through the
+same transport the QEMU microvm tests use, but no Firecracker boot was
+tried. README, "Run it on an engine", says the same.
 """
 
 import argparse

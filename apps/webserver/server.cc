@@ -39,10 +39,10 @@ bool Server::Listen() {
   if (!tcp_.Listen(config_.port, 512)) return false;  // it said why
   char text[16];
   Print("webserver: listening on http://%s:%u/ (%s; net on core %u, fs on core %u, http on core "
-        "%u)\n",
+        "%u; %lu ms after boot)\n",
         ip != 0 ? net::FormatIp(ip, text) : "(no address yet)", config_.port,
         config_.has_site ? "serving the disk" : "built-in status site", config_.net_core,
-        config_.fs_core, config_.http_core);
+        config_.fs_core, config_.http_core, NowMs());
   return true;
 }
 

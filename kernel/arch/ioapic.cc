@@ -43,18 +43,22 @@ bool InitIoApic(const CpuTopology& topology) {
   return true;
 }
 
-bool RouteIsaIrq(uint8_t irq, uint8_t vector, uint32_t apic_id) {
-  if (io_apic == nullptr || irq >= 16) return false;
-  const IsaIrqRoute& route = isa_routes[irq];
-  if (route.gsi < gsi_base || route.gsi - gsi_base >= line_count) return false;
-  const uint32_t line = route.gsi - gsi_base;
+bool RouteGsi(uint32_t gsi, uint8_t vector, uint32_t apic_id, bool level, bool active_low) {
+  if (io_apic == nullptr || gsi < gsi_base || gsi - gsi_base >= line_count) return false;
+  const uint32_t line = gsi - gsi_base;
   // Fixed delivery, physical destination.
   uint32_t low = vector;
-  if (route.level_triggered) low |= kLevel;
-  if (route.active_low) low |= kActiveLow;
+  if (level) low |= kLevel;
+  if (active_low) low |= kActiveLow;
   Write(kRedirectionBase + 2 * line + 1, apic_id << 24);
   Write(kRedirectionBase + 2 * line, low);
   return true;
+}
+
+bool RouteIsaIrq(uint8_t irq, uint8_t vector, uint32_t apic_id) {
+  if (irq >= 16) return false;
+  const IsaIrqRoute& route = isa_routes[irq];
+  return RouteGsi(route.gsi, vector, apic_id, route.level_triggered, route.active_low);
 }
 
 }  // namespace uk::arch

@@ -1,7 +1,7 @@
 #pragma once
 // The I/O APIC: routes device interrupt lines (GSIs) to a core's local APIC
-// as a vector. Only ISA IRQs are routed so far (the serial console); every
-// line starts masked.
+// as a vector: ISA IRQs (the serial console, the SCI, PCI INTx) and other
+// lines of the first I/O APIC (virtio-mmio). Every line starts masked.
 
 #include <cstdint>
 
@@ -14,5 +14,9 @@ bool InitIoApic(const CpuTopology& topology);
 
 // Delivers ISA `irq` as `vector` to the core with local APIC id `apic_id`.
 bool RouteIsaIrq(uint8_t irq, uint8_t vector, uint32_t apic_id);
+
+// Delivers global system interrupt `gsi` (a line of the first I/O APIC) as
+// `vector`, with the trigger mode and polarity given (virtio-mmio lines).
+bool RouteGsi(uint32_t gsi, uint8_t vector, uint32_t apic_id, bool level, bool active_low);
 
 }  // namespace uk::arch

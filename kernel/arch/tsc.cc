@@ -11,6 +11,7 @@ constexpr uint64_t kCalibrationMs = 10;
 
 uint64_t tsc_hz = 0;
 uint64_t boot_tsc = 0;
+const char* tsc_source = "none";
 
 uint16_t ReadPitCount() {
   OutByte(kPitCommand, 0x00);  // latch channel 0's count
@@ -19,7 +20,32 @@ uint16_t ReadPitCount() {
   return static_cast<uint16_t>(hi << 8 | lo);
 }
 
+// The TSC's frequency as the CPU or the hypervisor states it, 0 if neither
+// does: the hypervisor's timing leaf 0x40000010 (EAX = TSC kHz; KVM with
+// QEMU's vmware-cpuid-freq, VMware, Firecracker), else CPUID 0x15 (TSC /
+// crystal ratio times the crystal's Hz, when the crystal is given). Both
+// are exact where present; 0x16's "base MHz" is not, so it is not used.
+uint64_t StatedTscHz() {
+  const CpuidResult leaf1 = Cpuid(1);
+  if (leaf1.ecx & (1u << 31)) {  // a hypervisor
+    const CpuidResult vendor = Cpuid(0x40000000);
+    if (vendor.eax >= 0x40000010) {
+      const uint64_t khz = Cpuid(0x40000010).eax;
+      if (khz >= 100000) return khz * 1000;  // at least 100 MHz, or it is not a frequency
+    }
+  }
+  if (Cpuid(0).eax >= 0x15) {
+    const CpuidResult leaf15 = Cpuid(0x15);
+    if (leaf15.eax != 0 && leaf15.ebx != 0 && leaf15.ecx != 0) {
+      return uint64_t{leaf15.ecx} * leaf15.ebx / leaf15.eax;
+    }
+  }
+  return 0;
+}
+
 }  // namespace
+
+const char* TscSource() { return tsc_source; }
 
 // Counts channel 0 down from 0xffff once (mode 0) and reads it back with
 // latch commands. Unlike the usual channel-2 method this needs no port 0x61,
@@ -27,6 +53,12 @@ uint16_t ReadPitCount() {
 // kernel never routes it), so the terminal count goes unnoticed.
 void CalibrateTsc() {
   boot_tsc = ReadTsc();
+  if (const uint64_t stated = StatedTscHz(); stated != 0) {
+    tsc_hz = stated;  // no 10 ms against the PIT
+    tsc_source = "cpuid";
+    return;
+  }
+  tsc_source = "pit";
   constexpr uint16_t kTarget = kPitHz * kCalibrationMs / 1000;
   OutByte(kPitCommand, 0x30);  // channel 0, lobyte/hibyte, mode 0, binary
   OutByte(kPitChannel0, 0xff);

@@ -1,7 +1,10 @@
 #pragma once
-// The time-stamp counter is the kernel's clock. Its rate is measured once at
-// boot against the PIT (a fixed 1.193182 MHz reference every PC and QEMU
-// machine has); under KVM and TCG alike the TSC then runs at a constant rate.
+// The time-stamp counter is the kernel's clock. Its rate comes from CPUID
+// when the CPU or the hypervisor states it (the timing leaf 0x40000010, or
+// leaf 0x15), else it is measured once at boot against the PIT for 10 ms (a
+// fixed 1.193182 MHz reference every PC and QEMU machine has; TCG's `-cpu
+// max` states neither). Under KVM and TCG alike the TSC runs at a constant
+// rate.
 
 #include <cstdint>
 
@@ -9,6 +12,7 @@ namespace uk::arch {
 
 void CalibrateTsc();
 uint64_t TscHz();
+const char* TscSource();  // "cpuid" or "pit": where TscHz came from
 uint64_t TscToNanoseconds(uint64_t ticks);
 uint64_t NanosecondsToTsc(uint64_t ns);
 uint64_t NanosecondsSinceBoot();  // 0 until CalibrateTsc has run

@@ -19,6 +19,7 @@
 #include "kernel/arch/tsc.h"
 #include "kernel/arch/wait.h"
 #include "kernel/drivers/serial.h"
+#include "kernel/drivers/virtio/transport.h"
 #include "kernel/lib/log.h"
 #include "kernel/lib/panic.h"
 #include "kernel/mm/heap.h"
@@ -81,6 +82,9 @@ void BootMain(uint64_t start_info_phys) {
     Panic("boot: no usable boot information; boot this kernel with PVH (qemu -kernel)");
   }
   ApplyCommandLine(boot_info.command_line);
+  Log(LogLevel::kInfo, "command line: %.*s",
+      static_cast<int>(boot_info.command_line.text().size()), boot_info.command_line.text().data());
+  virtio::AddMmioDevicesFromCommandLine(boot_info.command_line.text());
   if (boot_info.command_line.truncated()) {
     Log(LogLevel::kWarn, "command line longer than %zu bytes was truncated",
         CommandLine::kMaxLength);
@@ -115,8 +119,8 @@ void ContinueBoot() {
 
   uint32_t online = arch::StartApplicationProcessors(topology);
   arch::SetCpuCount(online);
-  Log(LogLevel::kInfo, "%u cpus, %lu MiB free, tsc %lu MHz, %s, %s timer, boot took %lu us",
-      online, FreePageCount() * arch::kPageSize >> 20, arch::TscHz() / 1000000,
+  Log(LogLevel::kInfo, "%u cpus, %lu MiB free, tsc %lu MHz (%s), %s, %s timer, boot took %lu us",
+      online, FreePageCount() * arch::kPageSize >> 20, arch::TscHz() / 1000000, arch::TscSource(),
       arch::LocalApicIsX2Apic() ? "x2apic" : "xapic",
       arch::TimerUsesTscDeadline() ? "tsc-deadline" : "one-shot",
       arch::NanosecondsSinceBoot() / 1000);

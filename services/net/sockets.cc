@@ -11,8 +11,9 @@ namespace {
 
 constexpr uint32_t kIndexBits = 10;
 static_assert(SocketTable::kMaxSockets == 1u << kIndexBits);
-static_assert(TCP_SND_QUEUELEN * SocketTable::kMinSendMss >= TCP_SND_BUF,
-              "a whole send buffer fits the segment queue at the smallest MSS");
+static_assert(TCP_SND_QUEUELEN >= 3 * (TCP_SND_BUF / SocketTable::kMinSendMss + 1),
+              "a whole send buffer fits the segment queue at the smallest MSS, three pbufs "
+              "per segment (header, two referenced runs)");
 
 Error FromLwip(err_t err) {
   switch (err) {

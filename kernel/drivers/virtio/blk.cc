@@ -12,7 +12,6 @@
 namespace uk::virtio {
 namespace {
 
-constexpr uint16_t kBlockDeviceType = 2;
 constexpr uint16_t kTransitionalBlockId = 0x1001;
 
 constexpr uint64_t kFeatureSegMax = 1ull << 2;
@@ -42,38 +41,35 @@ struct BlockDriver::RequestHeader {
 };
 
 BlockDriver* BlockDriver::Start(uint32_t index, uint64_t timeout_ns) {
-  pci::Device device;
-  if (!pci::FindDevice(kPciVendor, kModernDeviceIdBase + kBlockDeviceType, index, &device) &&
-      !pci::FindDevice(kPciVendor, kTransitionalBlockId, index, &device)) {
-    return nullptr;
-  }
   if (the_driver != nullptr) {
     Log(LogLevel::kError, "virtio-blk: only one disk is supported so far");
     return nullptr;
   }
+  Transport* transport = FindTransport(kBlockDeviceType, kTransitionalBlockId, index);
+  if (transport == nullptr) return nullptr;
   auto* driver = new BlockDriver(timeout_ns);
-  if (!driver->Init(device)) return nullptr;  // the device stays FAILED; memory is kept
+  if (!driver->Init(transport)) return nullptr;  // the device stays FAILED; memory is kept
   return driver;
 }
 
-bool BlockDriver::Init(const pci::Device& device) {
-  if (!transport_.Init(device)) return false;
+bool BlockDriver::Init(Transport* transport) {
+  transport_ = transport;
   const uint64_t features =
-      transport_.Negotiate(kFeatureSegMax | kFeatureReadOnly | kFeatureFlush | kFeatureEventIdx);
+      transport_->Negotiate(kFeatureSegMax | kFeatureReadOnly | kFeatureFlush | kFeatureEventIdx);
   if (features == 0) return false;
   event_idx_ = (features & kFeatureEventIdx) != 0;
   read_only_ = (features & kFeatureReadOnly) != 0;
   has_flush_ = (features & kFeatureFlush) != 0;
-  if (transport_.device_config() == nullptr || transport_.device_config_length() < 16) {
+  if (transport_->device_config() == nullptr || transport_->device_config_length() < 16) {
     Log(LogLevel::kError, "virtio-blk: no device configuration");
-    transport_.Fail();
+    transport_->Fail();
     return false;
   }
-  sectors_ = ReadConfig<uint64_t>(transport_.device_config(), 0);
+  sectors_ = ReadConfig<uint64_t>(transport_->device_config(), 0);
   // Each request takes its data segments plus the header and the status.
   uint32_t segments = kQueueSize - 2;
   if (features & kFeatureSegMax) {
-    segments = std::min(segments, ReadConfig<uint32_t>(transport_.device_config(), 12));
+    segments = std::min(segments, ReadConfig<uint32_t>(transport_->device_config(), 12));
   }
   max_segments_ = static_cast<uint16_t>(std::clamp<uint32_t>(segments, 1, 62));
 
@@ -81,36 +77,36 @@ bool BlockDriver::Init(const pci::Device& device) {
   headers_ = static_cast<RequestHeader*>(AllocateContiguous(sizeof(RequestHeader) * kMaxInFlight));
   if (queue_memory == nullptr || headers_ == nullptr) {
     Log(LogLevel::kError, "virtio-blk: out of memory for the queue");
-    transport_.Fail();
+    transport_->Fail();
     return false;
   }
   queue_ = new (queue_memory) SplitQueue<kQueueSize>(event_idx_);
 
   the_driver = this;
   arch::SetInterruptHandler(arch::kBlockVector, &OnInterrupt);
-  if (!transport_.RouteInterrupts(arch::kBlockVector, arch::CurrentCpu().apic_id) ||
-      kQueueSize > transport_.MaxQueueSize(0) ||
-      !transport_.EnableQueue(0, kQueueSize, arch::VirtToPhys(queue_->descriptor_area()),
+  if (!transport_->RouteInterrupts(arch::kBlockVector, arch::CurrentCpu().apic_id) ||
+      kQueueSize > transport_->MaxQueueSize(0) ||
+      !transport_->EnableQueue(0, kQueueSize, arch::VirtToPhys(queue_->descriptor_area()),
                               arch::VirtToPhys(queue_->driver_area()),
                               arch::VirtToPhys(queue_->device_area()))) {
     Log(LogLevel::kError, "virtio-blk: cannot set up the request queue or its interrupt");
-    transport_.Fail();
+    transport_->Fail();
     return false;
   }
   queue_->DisableInterrupts();  // enabled only while a thread waits
-  transport_.DriverOk();
+  transport_->DriverOk();
   Log(LogLevel::kInfo,
       "virtio-blk: %lu sectors (%lu MiB)%s, %s, event_idx %s, %u segments, timeout %lu ms",
       sectors_, sectors_ >> 11, read_only_ ? " read-only" : "",
-      transport_.uses_msix() ? "MSI-X" : "INTx", event_idx_ ? "on" : "off", max_segments_,
+      transport_->interrupt_kind(), event_idx_ ? "on" : "off", max_segments_,
       timeout_ns_ / 1'000'000);
   return true;
 }
 
 void BlockDriver::OnInterrupt(arch::TrapFrame&) {
   BlockDriver* driver = the_driver;
-  // With INTx, reading the ISR lowers the (level-triggered) line.
-  if (!driver->transport_.uses_msix()) driver->transport_.AcknowledgeInterrupt();
+  // INTx or MMIO: reading the status lowers the (level-triggered) line.
+  if (driver->transport_->needs_acknowledge()) driver->transport_->AcknowledgeInterrupt();
   ++driver->stats_.interrupts;
   sched::Scheduler::ForCore(arch::CurrentCpuIndex()).InterruptWake();
 }
@@ -193,7 +189,7 @@ bool BlockDriver::Flush() {
 void BlockDriver::RunBatch(uint32_t count) {
   if (count == 0) return;
   if (queue_->Publish()) {
-    transport_.Notify(0);
+    transport_->Notify(0);
     ++stats_.notifications;
   }
   // One bit per header slot still waiting for the device. A completion for
@@ -240,7 +236,7 @@ void BlockDriver::GiveUp(uint32_t outstanding) {
   stats_.errors += abandoned;
   // Tells the device the driver gave up on it (the FAILED status bit). A
   // courtesy: nothing here relies on the device honouring it.
-  transport_.Fail();
+  transport_->Fail();
   Log(LogLevel::kError,
       "virtio-blk: no completion for %lu ms with %u request(s) outstanding: device marked "
       "failed; those and all later requests fail with an I/O error",

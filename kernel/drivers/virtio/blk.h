@@ -24,7 +24,7 @@
 
 #include "kernel/arch/trap.h"
 #include "kernel/drivers/sector_device.h"
-#include "kernel/drivers/virtio/pci_transport.h"
+#include "kernel/drivers/virtio/transport.h"
 #include "kernel/drivers/virtio/split_queue.h"
 #include "kernel/sched/scheduler.h"
 
@@ -65,7 +65,6 @@ class BlockDriver final : public fs::SectorDevice, public sched::WaitSource {
   bool Ready() override { return queue_->HasCompletions(); }
 
   const BlockStats& stats() const { return stats_; }
-  bool uses_msix() const { return transport_.uses_msix(); }
   bool event_idx() const { return event_idx_; }
   bool failed() const { return failed_; }
 
@@ -73,7 +72,7 @@ class BlockDriver final : public fs::SectorDevice, public sched::WaitSource {
   struct RequestHeader;  // the device-visible header + status byte
 
   explicit BlockDriver(uint64_t timeout_ns) : timeout_ns_(timeout_ns) {}
-  bool Init(const pci::Device& device);
+  bool Init(Transport* transport);
   // Publishes the `count` requests added with headers_[0..count) and waits
   // until all have completed, or until the device times out (then failed_).
   void RunBatch(uint32_t count);
@@ -84,7 +83,7 @@ class BlockDriver final : public fs::SectorDevice, public sched::WaitSource {
   bool Refuse(fs::IoRequest* requests, size_t count);
   static void OnInterrupt(arch::TrapFrame& frame);
 
-  PciTransport transport_;
+  Transport* transport_ = nullptr;  // PCI or MMIO (transport.h)
   SplitQueue<kQueueSize>* queue_ = nullptr;  // in page-allocated memory
   RequestHeader* headers_ = nullptr;         // kMaxInFlight, DMA-visible
   uint64_t sectors_ = 0;

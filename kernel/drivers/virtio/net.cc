@@ -13,7 +13,6 @@
 namespace uk::virtio {
 namespace {
 
-constexpr uint16_t kNetDeviceType = 1;
 constexpr uint16_t kTransitionalNetId = 0x1000;
 constexpr uint16_t kReceiveQueue = 0, kTransmitQueue = 1;
 
@@ -36,19 +35,16 @@ struct alignas(2048) NetDriver::Buffer {
 static_assert(sizeof(NetDriver::Buffer) == 2048);
 
 NetDriver* NetDriver::Start() {
-  pci::Device device;
-  if (!pci::FindDevice(kPciVendor, kModernDeviceIdBase + kNetDeviceType, 0, &device) &&
-      !pci::FindDevice(kPciVendor, kTransitionalNetId, 0, &device)) {
-    return nullptr;
-  }
   if (the_driver != nullptr) return nullptr;
+  Transport* transport = FindTransport(kNetDeviceType, kTransitionalNetId, 0);
+  if (transport == nullptr) return nullptr;
   auto* driver = new NetDriver();
-  if (!driver->Init(device)) return nullptr;  // the device stays FAILED
+  if (!driver->Init(transport)) return nullptr;  // the device stays FAILED
   return driver;
 }
 
-bool NetDriver::Init(const pci::Device& device) {
-  if (!transport_.Init(device)) return false;
+bool NetDriver::Init(Transport* transport) {
+  transport_ = transport;
   // No VIRTIO_F_EVENT_IDX: QEMU 7.2's virtio-net can lose a transmit kick
   // with it. After an asynchronous transmit completion
   // (virtio_net_tx_complete) it pops with notifications on; each pop writes
@@ -59,14 +55,14 @@ bool NetDriver::Init(const pci::Device& device) {
   // hang"). The flag protocol (VIRTQ_USED_F_NO_NOTIFY) has no such window:
   // QEMU clears the flag and fences before its last check.
   const uint64_t features =
-      transport_.Negotiate(kFeatureMac | kFeatureStatus | kFeatureMtu | kFeatureCsum);
+      transport_->Negotiate(kFeatureMac | kFeatureStatus | kFeatureMtu | kFeatureCsum);
   if (features == 0) return false;
   checksum_offload_ = (features & kFeatureCsum) != 0;
   const bool event_idx = (features & kFeatureEventIdx) != 0;
-  volatile uint8_t* config = transport_.device_config();
-  if (config == nullptr || transport_.device_config_length() < 12) {
+  volatile uint8_t* config = transport_->device_config();
+  if (config == nullptr || transport_->device_config_length() < 12) {
     Log(LogLevel::kError, "virtio-net: no device configuration");
-    transport_.Fail();
+    transport_->Fail();
     return false;
   }
   if (features & kFeatureMac) {
@@ -88,7 +84,7 @@ bool NetDriver::Init(const pci::Device& device) {
   if (rx_memory == nullptr || tx_memory == nullptr || rx_buffers_ == nullptr ||
       tx_buffers_ == nullptr) {
     Log(LogLevel::kError, "virtio-net: out of memory for the queues");
-    transport_.Fail();
+    transport_->Fail();
     return false;
   }
   rx_ = new (rx_memory) SplitQueue<kQueueSize>(event_idx);
@@ -98,40 +94,40 @@ bool NetDriver::Init(const pci::Device& device) {
   the_driver = this;
   arch::SetInterruptHandler(arch::kNetVector, &OnInterrupt);
   auto enable = [this](uint16_t index, SplitQueue<kQueueSize>* queue) {
-    return kQueueSize <= transport_.MaxQueueSize(index) &&
-           transport_.EnableQueue(index, kQueueSize, arch::VirtToPhys(queue->descriptor_area()),
+    return kQueueSize <= transport_->MaxQueueSize(index) &&
+           transport_->EnableQueue(index, kQueueSize, arch::VirtToPhys(queue->descriptor_area()),
                                   arch::VirtToPhys(queue->driver_area()),
                                   arch::VirtToPhys(queue->device_area()));
   };
-  if (!transport_.RouteInterrupts(arch::kNetVector, arch::CurrentCpu().apic_id) ||
+  if (!transport_->RouteInterrupts(arch::kNetVector, arch::CurrentCpu().apic_id) ||
       !enable(kReceiveQueue, rx_) || !enable(kTransmitQueue, tx_)) {
     Log(LogLevel::kError, "virtio-net: cannot set up the queues or their interrupt");
-    transport_.Fail();
+    transport_->Fail();
     return false;
   }
   tx_->DisableInterrupts();  // completions are reclaimed when transmitting
-  transport_.DriverOk();
+  transport_->DriverOk();
   for (uint16_t slot = 0; slot < kQueueSize; ++slot) PostReceive(slot);
   Flush();
   Log(LogLevel::kInfo,
       "virtio-net: mac %02x:%02x:%02x:%02x:%02x:%02x, mtu %u, link %s, %s, event_idx %s, "
       "tx checksum offload %s",
       mac_.bytes[0], mac_.bytes[1], mac_.bytes[2], mac_.bytes[3], mac_.bytes[4], mac_.bytes[5],
-      mtu_, LinkUp() ? "up" : "down", transport_.uses_msix() ? "MSI-X" : "INTx",
+      mtu_, LinkUp() ? "up" : "down", transport_->interrupt_kind(),
       event_idx ? "on" : "off", checksum_offload_ ? "on" : "off");
   return true;
 }
 
 void NetDriver::OnInterrupt(arch::TrapFrame&) {
   NetDriver* driver = the_driver;
-  if (!driver->transport_.uses_msix()) driver->transport_.AcknowledgeInterrupt();
+  if (driver->transport_->needs_acknowledge()) driver->transport_->AcknowledgeInterrupt();
   ++driver->stats_.interrupts;
   sched::Scheduler::ForCore(arch::CurrentCpuIndex()).InterruptWake();
 }
 
 bool NetDriver::LinkUp() {
   if (!has_status_) return true;
-  return (*reinterpret_cast<volatile uint16_t*>(transport_.device_config() + 6) & kLinkUp) != 0;
+  return (*reinterpret_cast<volatile uint16_t*>(transport_->device_config() + 6) & kLinkUp) != 0;
 }
 
 void NetDriver::PostReceive(uint16_t slot) {
@@ -202,11 +198,11 @@ bool NetDriver::Transmit(const std::span<const uint8_t>* parts, size_t count) {
 
 void NetDriver::Flush() {
   if (rx_->Publish()) {
-    transport_.Notify(kReceiveQueue);
+    transport_->Notify(kReceiveQueue);
     ++stats_.rx_notifications;
   }
   if (tx_->Publish()) {
-    transport_.Notify(kTransmitQueue);
+    transport_->Notify(kTransmitQueue);
     ++stats_.tx_notifications;
   }
 }

@@ -11,7 +11,7 @@
 
 #include "kernel/arch/trap.h"
 #include "kernel/drivers/net_device.h"
-#include "kernel/drivers/virtio/pci_transport.h"
+#include "kernel/drivers/virtio/transport.h"
 #include "kernel/drivers/virtio/split_queue.h"
 
 namespace uk::virtio {
@@ -48,18 +48,17 @@ class NetDriver final : public net::NetDevice {
   bool ArmInterrupts() override;
 
   const NetStats& stats() const { return stats_; }
-  bool uses_msix() const { return transport_.uses_msix(); }
 
   struct Buffer;  // virtio_net_hdr + one frame (in the .cc)
 
  private:
   NetDriver() = default;
-  bool Init(const pci::Device& device);
+  bool Init(Transport* transport);
   void PostReceive(uint16_t slot);
   void ReclaimTransmitted();
   static void OnInterrupt(arch::TrapFrame& frame);
 
-  PciTransport transport_;
+  Transport* transport_ = nullptr;  // PCI or MMIO (transport.h)
   SplitQueue<kQueueSize>* rx_ = nullptr;
   SplitQueue<kQueueSize>* tx_ = nullptr;
   Buffer* rx_buffers_ = nullptr;  // kQueueSize, slot = cookie

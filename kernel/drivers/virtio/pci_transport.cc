@@ -118,7 +118,7 @@ uint64_t PciTransport::Negotiate(uint64_t wanted) {
   common_->driver_feature = static_cast<uint32_t>(accepted >> 32);
   common_->device_status = kStatusAcknowledge | kStatusDriver | kStatusFeaturesOk;
   if ((common_->device_status & kStatusFeaturesOk) == 0) {
-    Log(LogLevel::kError, "virtio: device refused features %#lx", accepted);
+    Log(LogLevel::kError, "virtio: device refused features 0x%lx", accepted);
     Fail();
     return 0;
   }

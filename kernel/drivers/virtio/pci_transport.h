@@ -15,16 +15,14 @@
 #include <cstdint>
 
 #include "kernel/drivers/pci.h"
+#include "kernel/drivers/virtio/transport.h"
 
 namespace uk::virtio {
 
 inline constexpr uint16_t kPciVendor = 0x1af4;
 inline constexpr uint16_t kModernDeviceIdBase = 0x1040;  // + virtio device type
 
-inline constexpr uint64_t kFeatureEventIdx = 1ull << 29;
-inline constexpr uint64_t kFeatureVersion1 = 1ull << 32;
-
-class PciTransport {
+class PciTransport final : public Transport {
  public:
   // Locates the structures and resets the device, then sets ACKNOWLEDGE and
   // DRIVER. False (with a log line) if `device` is not a usable modern
@@ -33,31 +31,33 @@ class PciTransport {
 
   // Offers `wanted` & what the device has, plus VERSION_1 (required).
   // Returns the accepted set, or 0 if the device refused FEATURES_OK.
-  uint64_t Negotiate(uint64_t wanted);
+  uint64_t Negotiate(uint64_t wanted) override;
 
   // Routes the device's interrupts to `vector` on local APIC `apic_id`.
-  bool RouteInterrupts(uint8_t vector, uint32_t apic_id);
+  bool RouteInterrupts(uint8_t vector, uint32_t apic_id) override;
   bool uses_msix() const { return msix_; }
+  bool needs_acknowledge() const override { return !msix_; }
+  const char* interrupt_kind() const override { return msix_ ? "MSI-X" : "INTx"; }
 
   // Gives queue `index` to the device: `size` entries (at most the device's
   // maximum, returned by MaxQueueSize) and the physical addresses of the
   // three areas. Must run after RouteInterrupts and before DriverOk.
-  uint16_t MaxQueueSize(uint16_t index);
+  uint16_t MaxQueueSize(uint16_t index) override;
   bool EnableQueue(uint16_t index, uint16_t size, uint64_t descriptors, uint64_t driver_area,
-                   uint64_t device_area);
+                   uint64_t device_area) override;
 
-  void DriverOk();
-  void Fail();  // sets FAILED: the device stops using our memory
+  void DriverOk() override;
+  void Fail() override;  // sets FAILED: the device stops using our memory
 
   // Tells the device queue `index` (enabled, < 8) has new buffers.
-  void Notify(uint16_t index);
+  void Notify(uint16_t index) override;
 
   // Reads (and so clears) the ISR status; bit 0 = a queue interrupt.
-  uint8_t AcknowledgeInterrupt();
+  uint8_t AcknowledgeInterrupt() override;
 
   // The device-specific configuration structure (uncached MMIO).
-  volatile uint8_t* device_config() const { return device_config_; }
-  uint32_t device_config_length() const { return device_config_length_; }
+  volatile uint8_t* device_config() const override { return device_config_; }
+  uint32_t device_config_length() const override { return device_config_length_; }
 
   const pci::Device& pci_device() const { return device_; }
 

@@ -107,8 +107,14 @@
  */
 #define TCP_WND_UPDATE_THRESHOLD (4 * TCP_MSS)
 #define TCP_SND_BUF (44 * TCP_MSS)
-/* Segments per connection's send queue: lwIP's default, 4 x TCP_SND_BUF / MSS. */
-#define TCP_SND_QUEUELEN ((4 * TCP_SND_BUF + TCP_MSS - 1) / TCP_MSS)
+/* Pbufs per connection's send queue. A segment queued by reference takes a
+ * header pbuf and one per run of referenced bytes it spans (two at most at
+ * the 536-byte floor on segment size, services/net/sockets.h, with runs of
+ * 1 KiB or more), plus the copied response head: so a whole send buffer of
+ * the smallest segments fits, and the queue never fills before the send
+ * buffer does. A queue that filled first would leave a short segment at its
+ * tail, which goes out before later writes could fill it. */
+#define TCP_SND_QUEUELEN (3 * (TCP_SND_BUF / 536 + 1) + 8)
 #define TCP_QUEUE_OOSEQ 1
 /*
  * Out-of-order segments held per connection (tcp_receive() drops the rest,
