@@ -51,7 +51,9 @@ def one_http_run(command, url):
     try:
         while proc.poll() is None and time.monotonic() - start < 120:
             try:
-                with urllib.request.urlopen(url, timeout=1) as response:
+                # Short: before the guest listens, QEMU's user networking may
+                # accept the connection and then hold it without an answer.
+                with urllib.request.urlopen(url, timeout=0.1) as response:
                     if response.status == 200:
                         return time.monotonic() - start
             except OSError:
