@@ -53,10 +53,13 @@ def parse_args(argv):
                              "--gateway=192.168.77.1, or from a DHCP server on that link). "
                              "Make one with: ip tuntap add dev IFNAME mode tap && "
                              "ip link set IFNAME up")
-    parser.add_argument("--machine", choices=["auto", "microvm", "pc"], default="auto",
+    parser.add_argument("--machine", choices=["auto", "microvm", "pc"],
+                        default=os.environ.get("UK_MACHINE", "auto"),
                         help="QEMU machine type. auto (default) and microvm: no firmware, "
                              "virtio-mmio disk and NIC, the fastest to boot. pc: SeaBIOS and "
-                             "virtio-pci devices (MSI-X), as libvirt's and most clouds' VMs")
+                             "virtio-pci devices (MSI-X), as libvirt's and most clouds' VMs. "
+                             "The environment variable UK_MACHINE sets the default (the test "
+                             "suite on pc: bazel test --test_env=UK_MACHINE=pc //tests/...)")
     parser.add_argument("--disk", metavar="FILE",
                         help="attach FILE (a raw ext2 image, e.g. from mke2fs -d or the "
                              "ext2_image rule) as a virtio-blk disk; the guest writes to it")
@@ -115,6 +118,8 @@ def parse_args(argv):
         if not interface_exists(args.tap):
             parser.error("--tap: no network device %s here (make one with: ip tuntap add dev %s "
                          "mode tap && ip link set %s up)" % (args.tap, args.tap, args.tap))
+    if args.machine not in ("auto", "microvm", "pc"):
+        parser.error("UK_MACHINE=%s: use auto, microvm or pc" % args.machine)
     if args.machine == "auto":
         args.machine = "microvm"
     if args.disk_intx and args.machine != "pc":
