@@ -7,8 +7,7 @@ counters:
   button ends it; e2fsck -fn then finds the disk clean and debugfs reads
   back what was written;
 - without the runner's exit device (as under libvirt or Firecracker): the
-  kernel powers off through ACPI S5, so QEMU itself exits 0 (the web server,
-  on microvm);
+  kernel powers off through ACPI S5, so QEMU itself exits 0 (the web server);
 - microvm (hardware-reduced ACPI, QEMU's Generic Event Device): the button,
   with and without the exit device;
 - the web server drains on `q`: it stops accepting and says so.

@@ -578,6 +578,31 @@ class LimitsTest(unittest.TestCase):
         self.server.wait_http()
 
 
+class MicrovmTest(unittest.TestCase):
+    # The site on microvm: the NIC and the disk on virtio-mmio
+    # (docs/drivers.md), every file byte for byte, keep-alive and ranges.
+    def test_every_file_over_virtio_mmio(self):
+        tmp = tempfile.mkdtemp(dir=os.environ.get("TEST_TMPDIR"))
+        server = None
+        try:
+            site = os.path.join(tmp, "site")
+            files = make_site(site)
+            server = Server("--site=" + site, "--machine=microvm")
+            self.assertIn("virtio-net: ", server.text())
+            self.assertRegex(server.text(), r"virtio-net: .*MMIO gsi \d+")
+            self.assertRegex(server.text(), r"virtio-blk: .*MMIO gsi \d+")
+            for path, data in sorted(files.items()):
+                status, _, body = server.get(path)
+                self.assertEqual((status, body), (200, data), path)
+            data = files["/big.bin"]
+            status, _, body = server.get("/big.bin", {"Range": "bytes=1000-99999"})
+            self.assertEqual((status, body), (206, data[1000:100000]))
+        finally:
+            if server is not None:
+                server.stop()
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
 class BuiltInSiteTest(unittest.TestCase):
     # The memory lines of the `s` key and the status page (docs/webserver.md).
     MEMORY = re.compile(
