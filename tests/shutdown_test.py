@@ -39,7 +39,13 @@ class ShutdownTest(unittest.TestCase):
         shutil.rmtree(self.tmp, ignore_errors=True)
 
     def press_and_expect_status_0(self, vm, raw=False):
-        vm.qmp("system_powerdown")
+        try:
+            vm.qmp("system_powerdown")
+        except (ConnectionResetError, BrokenPipeError, ValueError):
+            # The guest can power off before QEMU has written the command's
+            # answer (microvm under TCG takes a few ms): QEMU then exits with
+            # the answer unsent. The exit status below is what counts.
+            pass
         status = vm.wait_exit(timeout=60)
         output = vm.output()
         vm.stop()
