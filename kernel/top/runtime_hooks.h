@@ -25,6 +25,12 @@ using LineSink = void (*)(void* context, const char* line, size_t length);
 // the core's own line ("cpu1   net: handled 10; from cpu0 5 (high-water 1)").
 void ForEachRuntimeCoreLine(uint32_t core, LineSink sink, void* context);
 
+// A graceful shutdown (shutdown.h), on core 0's shutdown thread once the
+// application's handler is done: asks every service to stop (finish, flush,
+// refuse changes; svc::StopServices), each waited for until `deadline_ns`
+// (the scheduler clock), and logs a line per service. Blocks.
+void StopRuntimeServices(uint64_t deadline_ns);
+
 // The runtime's lines for the status page and `s` ("net: ...", "fs: ...").
 // From any core: may read only what is safe from there.
 void ForEachRuntimeStatsLine(LineSink sink, void* context);

@@ -12,6 +12,7 @@
 #include "kernel/lib/log.h"
 #include "kernel/sched/scheduler.h"
 #include "kernel/top/per_core.h"
+#include "kernel/top/runtime_hooks.h"
 
 namespace uk {
 namespace {
@@ -26,6 +27,10 @@ std::atomic<const char*> reason{nullptr};
 ShutdownHandler handler = nullptr;
 void* handler_arg = nullptr;
 sched::Thread* stopper = nullptr;  // the shutdown thread, parked while a handler runs
+// The shutdown thread still waits for the handler (core 0's threads only):
+// a handler that ends after its budget must not wake the shutdown thread
+// out of what it waits for by then (the services' stop).
+bool waiting_for_handler = false;
 
 struct Requested final : sched::WaitSource {
   bool Ready() override { return reason.load(std::memory_order_acquire) != nullptr; }
@@ -83,22 +88,27 @@ bool ArmPowerButton(uint32_t apic_id) {
 
 void HandlerThread(void*) {
   handler(handler_arg);
-  sched::Scheduler::Current().Unpark(stopper);
+  if (waiting_for_handler) sched::Scheduler::Current().Unpark(stopper);
 }
 
 void ShutdownThread(void*) {
   sched::Scheduler& sched = sched::Scheduler::Current();
   sched.WaitFor(requested);
   Log(LogLevel::kInfo, "shutdown: asked for by %s; stopping (at most %lu ms)",
-      reason.load(std::memory_order_acquire), kShutdownBudgetMs);
+      reason.load(std::memory_order_acquire), kShutdownBudgetMs + kServiceStopBudgetMs);
   if (handler != nullptr) {
     const uint64_t deadline = sched.NowNs() + kShutdownBudgetMs * 1000000;
+    waiting_for_handler = true;
     sched.Spawn(&HandlerThread, nullptr, "shutdown-app", sched::Joinable::kNo);
-    if (!sched.Park(deadline)) {
-      Log(LogLevel::kWarn, "shutdown: the application did not stop within %lu ms; powering off",
+    const bool done = sched.Park(deadline);
+    waiting_for_handler = false;
+    if (!done) {
+      Log(LogLevel::kWarn, "shutdown: the application did not stop within %lu ms; going on",
           kShutdownBudgetMs);
     }
   }
+  // Then the services (the fs service flushes and refuses later changes).
+  StopRuntimeServices(sched.NowNs() + kServiceStopBudgetMs * 1000000);
   Log(LogLevel::kInfo, "shutdown: powering off");
   Shutdown(0);
 }

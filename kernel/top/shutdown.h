@@ -3,8 +3,10 @@
 // "stop" or QEMU's `system_powerdown` press) or the console's `q` key asks
 // for it. A thread on core 0 then runs the application's handler, which
 // stops taking new work and finishes or cuts what is in flight, gives it at
-// most kShutdownBudgetMs, prints every core's counters and powers off with
-// status 0 (arch/power.h: through the runner's exit device, or ACPI S5 on an
+// most kShutdownBudgetMs, then asks every service to stop (runtime_hooks.h,
+// StopRuntimeServices: the fs service flushes and refuses later changes)
+// within kServiceStopBudgetMs, prints every core's counters and powers off
+// with status 0 (arch/power.h: through the runner's exit device, or ACPI S5 on an
 // engine). docs/boot.md, "How the VM stops", has the whole path.
 //
 // The button: on QEMU pc and q35 the PM1 fixed power-button event, which
@@ -16,6 +18,7 @@
 namespace uk {
 
 inline constexpr uint64_t kShutdownBudgetMs = 5000;
+inline constexpr uint64_t kServiceStopBudgetMs = 3000;
 
 // The application's part, run on a thread of core 0 once a shutdown is
 // asked for; it may block (it calls services). One handler: the last one

@@ -62,6 +62,8 @@ const char* ErrorName(Error error) {
       return "kIsDirectory";
     case Error::kReadOnly:
       return "kReadOnly";
+    case Error::kStopped:
+      return "kStopped";
     case Error::kInvalidArgument:
       return "kInvalidArgument";
     case Error::kCrossesRoot:

@@ -41,6 +41,7 @@ enum class Error : uint8_t {
   kBadHandle,         // not an open handle (never opened, or closed)
   kTooManyOpenFiles,  // the service's open-file table is full
   kNoService,         // no fs service answered (no disk attached)
+  kStopped,           // a change after the service stopped (a graceful shutdown)
   // Errors of lending cache pages (fs_protocol.h, LendRequest).
   kTooManyLeases,  // every lease is out; release some, or read by copy
   kCacheBusy,      // too many cache pages are lent already; read by copy

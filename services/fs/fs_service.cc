@@ -226,6 +226,7 @@ ValueReply FsService::FlushedValue(const Result<T>& result) {
 }
 
 ValueReply FsService::Create(const CreateRequest& request) {
+  if (const Error e = BeginChange(); e != Error::kOk) return {Code(e)};
   UpdateClock();
   const Result<uint32_t> number = ext2_.Create(PathOf(request.path), request.mode);
   const ValueReply flushed = FlushedValue(number);
@@ -234,6 +235,7 @@ ValueReply FsService::Create(const CreateRequest& request) {
 }
 
 ValueReply FsService::Write(const WriteRequest& request) {
+  if (const Error e = BeginChange(); e != Error::kOk) return {Code(e)};
   const OpenFile* file = files_.Find(request.handle);
   if (file == nullptr) return {Code(Error::kBadHandle)};
   if (!Valid(request.data)) return {Code(Error::kInvalidArgument)};
@@ -242,6 +244,7 @@ ValueReply FsService::Write(const WriteRequest& request) {
 }
 
 StatusReply FsService::Truncate(const TruncateRequest& request) {
+  if (const Error e = BeginChange(); e != Error::kOk) return Status(e);
   const OpenFile* file = files_.Find(request.handle);
   if (file == nullptr) return Status(Error::kBadHandle);
   UpdateClock();
@@ -249,33 +252,46 @@ StatusReply FsService::Truncate(const TruncateRequest& request) {
 }
 
 ValueReply FsService::Mkdir(const MkdirRequest& request) {
+  if (const Error e = BeginChange(); e != Error::kOk) return {Code(e)};
   UpdateClock();
   return FlushedValue(ext2_.Mkdir(PathOf(request.path), request.mode));
 }
 
 ValueReply FsService::Symlink(const SymlinkRequest& request) {
+  if (const Error e = BeginChange(); e != Error::kOk) return {Code(e)};
   UpdateClock();
   return FlushedValue(ext2_.Symlink(PathOf(request.path), PathOf(request.target)));
 }
 
 StatusReply FsService::Unlink(const UnlinkRequest& request) {
+  if (const Error e = BeginChange(); e != Error::kOk) return Status(e);
   UpdateClock();
   return Status(Flushed(ext2_.Unlink(PathOf(request.path))));
 }
 
 StatusReply FsService::Rmdir(const RmdirRequest& request) {
+  if (const Error e = BeginChange(); e != Error::kOk) return Status(e);
   UpdateClock();
   return Status(Flushed(ext2_.Rmdir(PathOf(request.path))));
 }
 
 StatusReply FsService::Rename(const RenameRequest& request) {
+  if (const Error e = BeginChange(); e != Error::kOk) return Status(e);
   UpdateClock();
   return Status(Flushed(ext2_.Rename(PathOf(request.from), PathOf(request.to))));
 }
 
 StatusReply FsService::Sync(const SyncRequest&) {
-  UpdateClock();
+  if (!stopped_) UpdateClock();  // after the stop the superblock stays as it was left
   return Status(ext2_.Sync());
+}
+
+int32_t FsService::Stop() {
+  if (stopped_) return 0;
+  stopped_ = true;
+  if (mount_error_ != Error::kOk || !changed_) return 0;  // nothing to flush
+  UpdateClock();
+  return Code(ext2_.Sync());
 }
 
 }  // namespace uk::fs

@@ -10,7 +10,13 @@
 // clients get a clear reason instead of a hang.
 //
 // Write-side requests end with a cache flush: when the reply arrives, the
-// change is on the disk.
+// change is on the disk, unless the change failed halfway: then what it
+// left in the cache stays dirty until the next flush. A graceful shutdown
+// stops the service (Stop(), services/runtime/service.h): after every
+// request sent before it, it flushes once more if anything was written
+// since the mount, and from then on it refuses every change with kStopped;
+// reads go on. So the disk the VM leaves behind is the one the
+// last change before the stop wrote, never half of a later one.
 //
 // Lending (LendRequest, fs_protocol.h): a service given the block cache
 // lends pinned cache pages by reference. The leases live in a table here
@@ -65,6 +71,9 @@ class FsService final : public svc::RequestService<FsService> {
 
   LendStats lend_stats() const;
 
+ protected:
+  int32_t Stop() override;
+
  private:
   struct OpenFile {
     uint32_t inode = 0;
@@ -99,6 +108,13 @@ class FsService final : public svc::RequestService<FsService> {
   template <typename T>
   ValueReply FlushedValue(const Result<T>& result);
   void UpdateClock();
+  // Opens a write-side request: kStopped once Stop() ran (the change is
+  // refused), else kOk, noting that the disk may have changed.
+  Error BeginChange() {
+    if (stopped_) return Error::kStopped;
+    changed_ = true;
+    return Error::kOk;
+  }
 
   BlockDevice& device_;
   const uint32_t unix_time_at_boot_;
@@ -109,6 +125,11 @@ class FsService final : public svc::RequestService<FsService> {
   // Each lease's extents, read in place by its borrower until released.
   svc::HandleTable<LeaseExtents, kMaxLeases> leases_;
   ipc::StatCounter leases_granted_, leases_released_, lends_refused_, bad_releases_;
+  // The service's thread only: Stop() ran; a write-side request came since
+  // the mount (Stop flushes only then: a disk nobody changed, a read-only
+  // site disk say, is not written at all).
+  bool stopped_ = false;
+  bool changed_ = false;
 };
 
 }  // namespace uk::fs

@@ -188,6 +188,59 @@ TEST(FsServiceTest, WritesThroughTheServiceLeaveACleanImage) {
   EXPECT_EQ(output.find("? no"), std::string::npos) << output;
 }
 
+// The graceful shutdown's stop (svc::StopServices, as kernel/top's shutdown
+// thread sends it): later changes are refused, reads go on.
+TEST(FsServiceTest, AStopRefusesLaterChangesAndReadsGoOn) {
+  Disk disk{SmallImage("fs_stop")};
+  WithService(disk, [](FsClient& client) {
+    const Result<uint32_t> file = client.Create("/before");
+    ASSERT_TRUE(file.ok()) << ErrorName(file.error());
+    const std::vector<uint8_t> data = testing::FileBytes("before", 5000);
+    ASSERT_TRUE(client.Write(file.value(), 0, {data.data(), data.size()}).ok());
+    std::vector<const char*> stopped;
+    const uint32_t late = svc::StopServices(
+        sched::Scheduler::Current().NowNs() + 60'000'000'000,
+        [](void* arg, const char* name, int32_t error) {
+          EXPECT_EQ(error, 0) << name;
+          static_cast<std::vector<const char*>*>(arg)->push_back(name);
+        },
+        &stopped);
+    EXPECT_EQ(late, 0u);
+    ASSERT_EQ(stopped.size(), 1u);
+    EXPECT_STREQ(stopped[0], "fs");
+    EXPECT_EQ(client.Write(file.value(), 0, {data.data(), 10}).error(), Error::kStopped);
+    EXPECT_EQ(client.Create("/after").error(), Error::kStopped);
+    EXPECT_EQ(client.Mkdir("/after").error(), Error::kStopped);
+    EXPECT_EQ(client.Unlink("/hello.txt"), Error::kStopped);
+    EXPECT_EQ(client.Rename("/before", "/after"), Error::kStopped);
+    EXPECT_EQ(client.Truncate(file.value(), 0), Error::kStopped);
+    EXPECT_EQ(client.Sync(), Error::kOk);
+    std::vector<uint8_t> out(6000);
+    const Result<size_t> read = client.Read(file.value(), 0, {out.data(), out.size()});
+    ASSERT_TRUE(read.ok());
+    out.resize(read.value());
+    EXPECT_EQ(out, data);
+  });
+  const std::string path = testing::MakeTempDir("fs_stop_check") + "/after.img";
+  std::ofstream(path, std::ios::binary)
+      .write(reinterpret_cast<const char*>(disk.bytes.data()), disk.bytes.size());
+  EXPECT_EQ(std::system(("e2fsck -fn " + path + " > /dev/null 2>&1").c_str()), 0);
+}
+
+// A disk nobody changed is not written by the stop (a read-only site disk).
+TEST(FsServiceTest, AStopWritesNothingToAnUnchangedDisk) {
+  Disk disk{SmallImage("fs_stop_unchanged")};
+  const std::vector<uint8_t> before = disk.bytes;
+  WithService(disk, [](FsClient& client) {
+    EXPECT_TRUE(client.StatPath("/hello.txt").ok());
+    EXPECT_EQ(svc::StopServices(sched::Scheduler::Current().NowNs() + 60'000'000'000,
+                                [](void*, const char*, int32_t error) { EXPECT_EQ(error, 0); },
+                                nullptr),
+              0u);
+  });
+  EXPECT_TRUE(disk.bytes == before);
+}
+
 TEST(FsServiceTest, ACorruptDiskIsReportedAndTheServiceKeepsAnswering) {
   Disk disk{SmallImage("fs_corrupt")};
   disk.bytes[1024 + 56] = 0;  // the superblock magic

@@ -210,4 +210,26 @@ Inbox* ReplyRings(uint32_t core) {
 
 uint64_t RepliesDrained(uint32_t core) { return core_calls[core].replies_drained.Get(); }
 
+uint32_t StopServices(uint64_t deadline_ns, StoppedSink done, void* arg) {
+  Scheduler& here = Scheduler::Current();
+  uint32_t late = 0;
+  for (uint16_t id = kMaxServicesPerCore - 1; id > kSchedServiceId; --id) {
+    for (uint32_t core = 0; core < Scheduler::CoreCount(); ++core) {
+      const Address address{static_cast<uint16_t>(core), id};
+      const Service* service = Lookup(address);
+      if (service == nullptr) continue;
+      const uint64_t now = here.NowNs();
+      ipc::Message message = ipc::MakeMessage(StopBody{}, 0, 0);
+      StoppedBody stopped;
+      if (now >= deadline_ns || Call(address, message, deadline_ns - now) != SendStatus::kOk ||
+          !ipc::Decode(message, &stopped)) {
+        ++late;
+        continue;
+      }
+      done(arg, service->name(), stopped.error);
+    }
+  }
+  return late;
+}
+
 }  // namespace uk::svc

@@ -1,6 +1,7 @@
 // The message runtime's side of kernel/top/runtime_hooks.h.
 
 #include "kernel/lib/format.h"
+#include "kernel/lib/log.h"
 #include "kernel/top/runtime_hooks.h"
 #include "services/runtime/call.h"
 #include "services/runtime/sched_service.h"
@@ -9,6 +10,20 @@
 namespace uk {
 
 void StartRuntimeOnThisCore() { svc::StartSchedService(); }
+
+void StopRuntimeServices(uint64_t deadline_ns) {
+  const uint32_t late = svc::StopServices(
+      deadline_ns,
+      [](void*, const char* name, int32_t error) {
+        if (error == 0) {
+          Log(LogLevel::kInfo, "shutdown: %s stopped", name);
+        } else {
+          Log(LogLevel::kWarn, "shutdown: %s stopped with error %d", name, error);
+        }
+      },
+      nullptr);
+  if (late > 0) Log(LogLevel::kWarn, "shutdown: %u services did not stop in time", late);
+}
 
 namespace {
 

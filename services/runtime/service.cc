@@ -3,6 +3,7 @@
 #include <atomic>
 
 #include "kernel/lib/check.h"
+#include "services/runtime/call.h"
 
 namespace uk::svc {
 namespace {
@@ -58,6 +59,11 @@ void Service::Main(void* self) {
     const uint32_t n = service.inbox_.Drain(
         [&service](uint32_t producer, const ipc::Message& m) {
           ++service.handled_;  // before Handle: a reply never overtakes the count
+          if (m.header.kind == StopBody::kKind) {
+            const StoppedBody stopped{service.Stop()};
+            if (m.header.flags & ipc::kFlagWantsReply) Reply(m, ipc::MakeMessage(stopped, 0, 0));
+            return;
+          }
           service.Handle(producer, m);
         },
         kDrainBudget);

@@ -88,6 +88,16 @@ class Service : public sched::WaitSource {
   virtual size_t FormatStats(char* /*out*/, size_t /*size*/) const { return 0; }
 
  protected:
+  // A graceful shutdown (StopServices below) asks each service to stop with
+  // a StopBody message, which the runtime handles itself, in inbox order:
+  // it runs after every message the asking core sent before it. The service
+  // finishes or ends what it holds, flushes what it buffers and, from then
+  // on, refuses requests that would change state it can no longer save
+  // (the fs service: every write-side request). It may block. Returns 0 or
+  // the service's own error code (logged by the caller). The default has
+  // nothing to stop.
+  virtual int32_t Stop() { return 0; }
+
   // Runs after every turn of draining the inbox (including an empty one when
   // Ready() was true for another reason): device and timer work.
   virtual void Poll() {}
@@ -104,6 +114,30 @@ class Service : public sched::WaitSource {
   Inbox inbox_;
   ipc::StatCounter handled_;
 };
+
+// The runtime's stop message (Service::Stop) and its answer: the kinds
+// at the top of the sched service's range, beside RejectedBody
+// (request_service.h), because every service understands them.
+struct StopBody {
+  static constexpr ipc::MessageKind kKind = Kind(Registered("sched"), 0x1d);
+  uint32_t unused = 0;
+};
+struct StoppedBody {
+  static constexpr ipc::MessageKind kKind = Kind(Registered("sched"), 0x1e);
+  int32_t error = 0;  // what Stop() returned
+};
+
+// A graceful shutdown's message to every started service but the sched
+// services (the cores' own, needed until the end): from a thread that may
+// block (the kernel's shutdown thread, kernel/top/shutdown.h). Services are
+// asked one at a time, the highest id first, so an image's own services
+// stop before the net service and the net service before the fs service,
+// which thus sees the last writes; cores in order for each id. Each is
+// waited for until `deadline_ns` (the scheduler clock); `done(arg, name,
+// error)` is then called for each that answered (error: Stop()'s result),
+// and the count of those that did not is returned.
+using StoppedSink = void (*)(void* arg, const char* name, int32_t error);
+uint32_t StopServices(uint64_t deadline_ns, StoppedSink done, void* arg);
 
 // The service at `address`, or nullptr if none was started there.
 Service* Lookup(Address address);
