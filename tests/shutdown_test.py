@@ -38,7 +38,7 @@ class ShutdownTest(unittest.TestCase):
     def tearDown(self):
         shutil.rmtree(self.tmp, ignore_errors=True)
 
-    def press_and_expect_status_0(self, vm, raw=False):
+    def press_and_expect_status_0(self, vm):
         try:
             vm.qmp("system_powerdown")
         except (ConnectionResetError, BrokenPipeError, ValueError):
