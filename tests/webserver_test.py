@@ -257,17 +257,17 @@ class WebServerTest(unittest.TestCase):
 
     FILE_BYTES = re.compile(r"file bytes: (\d+) by reference, (\d+) copied")
 
-    def file_bytes(self):
-        """(by reference, copied) from the console's `s` key."""
+    def counter(self, pattern):
+        """The groups of `pattern` in the counters the console's `s` key prints."""
         start = len(self.server.output)
         self.server.vm.stdin.write(b"s")
         self.server.vm.stdin.flush()
         deadline = time.monotonic() + 30
         while True:
-            m = self.FILE_BYTES.search("".join(self.server.output[start:]))
+            m = pattern.search("".join(self.server.output[start:]))
             if m:
-                return int(m.group(1)), int(m.group(2))
-            self.assertLess(time.monotonic(), deadline, "no file bytes after `s`:\n" +
+                return tuple(int(g) for g in m.groups())
+            self.assertLess(time.monotonic(), deadline, "no %s after `s`:\n" % pattern.pattern +
                             self.server.text()[-3000:])
             time.sleep(0.05)
 
@@ -275,14 +275,39 @@ class WebServerTest(unittest.TestCase):
         # Bodies are sent from the fs cache's pages, never copied before the
         # NIC (lending is far from its limits here); heads and 304s carry none.
         data = self.files["/big.bin"]
-        before = self.file_bytes()
+        before = self.counter(self.FILE_BYTES)
         self.assertEqual(self.server.get("/big.bin"), (200, unittest.mock.ANY, data))
         status, _, body = self.server.get("/big.bin", {"Range": "bytes=5000-70000"})
         self.assertEqual((status, body), (206, data[5000:70001]))
         self.assertEqual(self.server.get("/big.bin", method="HEAD")[0], 200)
-        after = self.file_bytes()
+        after = self.counter(self.FILE_BYTES)
         self.assertEqual(after[0] - before[0], len(data) + 65001)
         self.assertEqual(after[1] - before[1], 0)
+
+    TIME_WAIT_REOPENED = re.compile(r"(\d+) time-wait reopened")
+
+    def test_a_client_reusing_its_port_after_the_server_closed(self):
+        # The server closes first and holds TIME-WAIT for 60 s; the client's
+        # side is closed at once, and its next connection from the same port
+        # (QEMU's user networking keeps the client's port) must be served,
+        # not acknowledged as the old connection until the TIME-WAIT ends.
+        with socket.socket() as probe:
+            probe.bind((HOST, 0))
+            client_port = probe.getsockname()[1]
+        before = self.counter(self.TIME_WAIT_REOPENED)[0]
+        for _ in range(3):
+            with socket.socket() as s:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                s.settimeout(30)
+                s.bind((HOST, client_port))
+                s.connect((HOST, self.server.port))
+                s.sendall(b"GET /index.html HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                reply = b""
+                while chunk := s.recv(65536):
+                    reply += chunk
+            self.assertTrue(reply.startswith(b"HTTP/1.1 200 "), reply[:200])
+            self.assertTrue(reply.endswith(self.files["/index.html"]))
+        self.assertEqual(self.counter(self.TIME_WAIT_REOPENED)[0] - before, 2)
 
     def test_malformed_requests(self):
         corpus = [

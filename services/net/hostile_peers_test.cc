@@ -4,6 +4,7 @@
 // Each test is a scenario in its own process (test_net.h says why).
 
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -281,6 +282,76 @@ void SynFloodScenario(TestNet& net) {
   EXPECT_GE(stats.syn_evicted.Get(), kSyns - 255u);
 }
 
+// ---- 2b. A client reusing its port while the server holds TIME-WAIT ----
+
+// The server closes first, so it holds the connection's TIME-WAIT for 60 s.
+// The client's port is free again at once on its side (Linux and QEMU's
+// user networking reuse it), and its next SYN from that port must open a
+// new connection, not be answered with an ACK of the old one until the
+// TIME-WAIT ends. A SYN older than the old connection's data still is.
+void TimeWaitReuseScenario(TestNet& net) {
+  constexpr uint16_t kPort = 42000;
+  const NetStats& stats = net.service().stats();
+  const Result<uint32_t> listener = net.client().Listen(kServerPort, 512);
+  ASSERT_TRUE(listener.ok());
+  AnnouncePeer(net);
+  const Connection old = Open(net, listener.value(), kPort, 1)[0];
+  ASSERT_NE(old.handle, 0u);
+  // The server closes; the client acknowledges the FIN and sends its own.
+  ASSERT_EQ(net.client().Close(old.handle), Error::kOk);
+  const auto fin = net.Transmitted([&](const Bytes& frame) {
+    const auto tcp = testing::ParseTcp(frame);
+    return tcp && tcp->fields.dst_port == kPort && (tcp->fields.flags & testing::kTcpFin);
+  });
+  ASSERT_TRUE(fin.has_value()) << "the server sent no FIN";
+  net.Inject(TcpFrom(kPeerIp, {.src_port = kPort, .dst_port = kServerPort, .seq = old.seq,
+                               .ack = old.our_seq + 1,
+                               .flags = testing::kTcpAck | testing::kTcpFin}));
+  net.Settle();
+  (void)net.TakeTransmitted();  // the ACK of our FIN
+  ASSERT_EQ(stats.tcp_time_wait.Get(), 1u) << "the server is not in TIME-WAIT";
+
+  const auto syn_answer = [&](uint32_t seq) -> std::optional<TcpFields> {
+    net.Inject(TcpFrom(kPeerIp, {.src_port = kPort, .dst_port = kServerPort, .seq = seq,
+                                 .flags = testing::kTcpSyn},
+                       {}, kMss1460));
+    net.Settle();
+    std::optional<TcpFields> answer;
+    for (const Bytes& frame : net.TakeTransmitted()) {
+      const auto tcp = testing::ParseTcp(frame);
+      if (tcp && tcp->fields.dst_port == kPort) answer = tcp->fields;
+    }
+    return answer;
+  };
+  // An old duplicate SYN (below the old connection's next byte, old.seq + 1):
+  // the TIME-WAIT stays and acknowledges it, as RFC 793 asks.
+  const std::optional<TcpFields> to_old = syn_answer(old.seq - 1000);
+  ASSERT_TRUE(to_old.has_value()) << "no answer to an old SYN";
+  EXPECT_EQ(to_old->flags, testing::kTcpAck);
+  EXPECT_EQ(to_old->ack, old.seq + 1);
+  EXPECT_EQ(stats.time_wait_reopened.Get(), 0u);
+
+  // A new connection from the same port: answered with a SYN-ACK, accepted
+  // and served.
+  const uint32_t new_seq = old.seq + 100000;
+  const std::optional<TcpFields> to_new = syn_answer(new_seq);
+  ASSERT_TRUE(to_new.has_value()) << "no answer to the new SYN";
+  ASSERT_EQ(to_new->flags, testing::kTcpSyn | testing::kTcpAck);
+  EXPECT_EQ(to_new->ack, new_seq + 1);
+  EXPECT_EQ(stats.time_wait_reopened.Get(), 1u);
+  net.Inject(TcpFrom(kPeerIp, {.src_port = kPort, .dst_port = kServerPort, .seq = new_seq + 1,
+                               .ack = to_new->seq + 1, .flags = testing::kTcpAck | testing::kTcpPsh},
+                     "GET /"));
+  net.Settle();
+  const Result<Peer> peer = net.client().Accept(listener.value(), Blocking::kNo);
+  ASSERT_TRUE(peer.ok()) << ErrorName(peer.error());
+  EXPECT_EQ(peer.value().port, kPort);
+  uint8_t in[16] = {};
+  const Result<size_t> got = net.client().Recv(peer.value().handle, in, Blocking::kNo);
+  ASSERT_TRUE(got.ok()) << ErrorName(got.error());
+  EXPECT_EQ(std::string_view(reinterpret_cast<const char*>(in), got.value()), "GET /");
+}
+
 // ---- 3. Zero-window readers and a parked Send ----
 
 // A blocking Send on its own thread of core 0.
@@ -447,6 +518,7 @@ TEST(HostilePeersTest, UnreadDataFromManyConnectionsLeavesBuffersForOthers) {
   RunScenario(&UnreadDataFloodScenario);
 }
 TEST(HostilePeersTest, SynFloodLeavesThePortOpen) { RunScenario(&SynFloodScenario); }
+TEST(HostilePeersTest, ANewSynReopensATimeWait) { RunScenario(&TimeWaitReuseScenario); }
 TEST(HostilePeersTest, ClosedConnectionKeepsUnsentDataAtMost20s) {
   RunScenario(&ClosedSendLimitScenario);
 }

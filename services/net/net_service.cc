@@ -1,6 +1,7 @@
 #include "services/net/net_service.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "kernel/lib/format.h"
 #include "lwip/dhcp.h"
@@ -12,6 +13,7 @@
 #include "lwip/priv/tcp_priv.h"
 #include "lwip/tcp.h"
 #include "netif/ethernet.h"
+#include "services/net/new_syn.h"
 #include "services/net/overload.h"
 #include "services/runtime/call.h"
 
@@ -188,7 +190,7 @@ uint32_t NetService::ReceiveFrames(uint32_t budget) {
   while (frames < budget && device_.Receive(&frame)) {
     ++frames;
     pbuf* p = CopyFrame(frame);
-    if (p != nullptr && MakeRoomForSyn(frame)) ++stats_.syn_evicted;
+    if (p != nullptr) AdmitSyn(frame);
     device_.ReleaseReceived();  // the device buffer is free again: we copied
     if (p == nullptr) {
       ++stats_.dropped_in;
@@ -199,6 +201,13 @@ uint32_t NetService::ReceiveFrames(uint32_t budget) {
   }
   if (frames > 0) last_traffic_ms_ = NowMs();
   return frames;
+}
+
+void NetService::AdmitSyn(std::span<const uint8_t> frame) {
+  const std::optional<SynSegment> syn = ParseSyn(frame);
+  if (!syn) return;
+  if (ReopenTimeWait(*syn)) ++stats_.time_wait_reopened;
+  if (MakeRoomForSyn(*syn)) ++stats_.syn_evicted;
 }
 
 pbuf* NetService::CopyFrame(std::span<const uint8_t> frame) {
@@ -242,7 +251,7 @@ size_t NetService::FormatStats(char* out, size_t size) const {
                 "net: lwip heap %lu of %lu bytes (high %lu), pool %lu of %lu (high %lu), "
                 "tcp %lu active %lu time-wait %lu listening, sockets %lu open, %lu bytes sent by "
                 "reference, %lu return notices; frames in %lu out %lu, dropped: %lu no buffer, %lu transmit ring full, %lu out-of-order "
-                "queues, %lu half-open evicted, %lu unread-data segments refused; udp %lu sockets, "
+                "queues, %lu half-open evicted, %lu time-wait reopened, %lu unread-data segments refused; udp %lu sockets, "
                 "datagrams in %lu out %lu, dropped: %lu queue full, %lu pool at reserve",
                 stats_.heap_used.Get(), stats_.heap_size.Get(), stats_.heap_max.Get(),
                 stats_.pool_used.Get(), stats_.pool_size.Get(), stats_.pool_max.Get(),
@@ -250,7 +259,8 @@ size_t NetService::FormatStats(char* out, size_t size) const {
                 stats_.sockets_open.Get(), stats_.bytes_by_reference.Get(), stats_.returns.Get(),
                 stats_.frames_in.Get(), stats_.frames_out.Get(),
                 stats_.dropped_in.Get(), stats_.dropped_out.Get(), stats_.ooseq_dropped.Get(),
-                stats_.syn_evicted.Get(), stats_.unread_refused.Get(),
+                stats_.syn_evicted.Get(), stats_.time_wait_reopened.Get(),
+                stats_.unread_refused.Get(),
                 stats_.udp.sockets_open.Get(), stats_.udp.datagrams_in.Get(),
                 stats_.udp.datagrams_out.Get(), stats_.udp.dropped_full.Get(),
                 stats_.udp.dropped_pool.Get());

@@ -47,9 +47,10 @@ struct NetStats {
   ipc::StatCounter dropped_out;  // transmit ring full
   ipc::StatCounter timer_runs;     // turns that ran at least one lwIP timer
   ipc::StatCounter timer_wakeups;  // deadlines the timer thread slept until
-  // Defences against hostile peers (services/net/overload.h).
+  // Defences against hostile peers (services/net/overload.h, new_syn.h).
   ipc::StatCounter ooseq_dropped;    // out-of-order queues dropped to refill the pool
   ipc::StatCounter syn_evicted;      // half-open connections aborted for a new SYN
+  ipc::StatCounter time_wait_reopened;  // TIME-WAITs ended by a new SYN (new_syn.h)
   ipc::StatCounter unread_refused;   // data segments refused at the pool's reserve (copied
                                      // from overload.cc's count at the end of every turn)
   // lwIP's memory, bytes for the heap and buffers for the pool, updated at
@@ -149,6 +150,8 @@ class NetService final : public svc::RequestService<NetService> {
   // A pool buffer holding `frame`, after freeing out-of-order data if the
   // pool ran low; nullptr if none could be had.
   struct pbuf* CopyFrame(std::span<const uint8_t> frame);
+  // A SYN may end a TIME-WAIT or evict a half-open connection (new_syn.h).
+  void AdmitSyn(std::span<const uint8_t> frame);
   void UpdateMemoryStats();
   void RunTimers();
   void RunTcpTimer(uint64_t now_ms);

@@ -11,10 +11,8 @@
 //     finds a buffer.
 //   - Half-open connections: lwIP counts them against the listen backlog
 //     (accepts_pending) for 20 s each, and drops SYNs beyond it, so a SYN
-//     flood from spoofed addresses would close the port. Before a SYN
-//     reaches a listener whose backlog is full, the service aborts that
-//     listener's oldest SYN_RCVD connection (no RST: it is probably spoofed),
-//     as BSD's syncache drops its oldest entry.
+//     flood from spoofed addresses would close the port. new_syn.h makes
+//     room for the new SYN.
 //
 // Service thread only: these read and change lwIP's state.
 
@@ -34,11 +32,6 @@ uint32_t PoolFree();
 // `want_free` pool buffers are free or no connection has one. Returns how
 // many queues it dropped.
 uint32_t FreeOutOfOrderQueues(uint32_t want_free);
-
-// If `frame` (Ethernet) is a TCP SYN for a listener whose backlog of
-// half-open connections is full, aborts that listener's oldest SYN_RCVD
-// connection so lwIP accepts the SYN. True if it aborted one.
-bool MakeRoomForSyn(std::span<const uint8_t> frame);
 
 // Data segments refused since boot because the pool was down to its
 // reserve and their connection already held data the application had not
