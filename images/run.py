@@ -58,10 +58,8 @@ def parse_args(argv):
                         help="QEMU machine type. microvm: no firmware, virtio-mmio disk and "
                              "NIC, the fastest to boot. pc: SeaBIOS and virtio-pci devices "
                              "(MSI-X), as libvirt's and most clouds' VMs. auto (default): "
-                             "microvm for images without a disk or NIC, pc for the others (a web "
-                             "server on microvm can stop answering under load: README, 'What is "
-                             "not verified'). The environment variable UK_MACHINE sets the "
-                             "default (bazel test --test_env=UK_MACHINE=microvm //tests/...)")
+                             "microvm. The environment variable UK_MACHINE sets the default "
+                             "(bazel test --test_env=UK_MACHINE=pc //tests/...)")
     parser.add_argument("--disk", metavar="FILE",
                         help="attach FILE (a raw ext2 image, e.g. from mke2fs -d or the "
                              "ext2_image rule) as a virtio-blk disk; the guest writes to it")
@@ -123,9 +121,7 @@ def parse_args(argv):
     if args.machine not in ("auto", "microvm", "pc"):
         parser.error("UK_MACHINE=%s: use auto, microvm or pc" % args.machine)
     if args.machine == "auto":
-        # microvm's virtio-mmio NIC stalls a connection under load now and
-        # then (not understood yet; README): devices stay on pc by default.
-        args.machine = "pc" if args.disk or args.has_nic else "microvm"
+        args.machine = "microvm"
     if args.disk_intx and args.machine != "pc":
         parser.error("--disk-intx: only the pc machine's virtio-pci disk has MSI-X to turn off")
     return args, kernel_args
