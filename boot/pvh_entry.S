@@ -3,6 +3,7 @@
  * physical addresses and jumps to the address in the XEN_ELFNOTE_PHYS32_ENTRY
  * note in 32-bit protected mode, paging off, %ebx = physical address of the
  * hvm_start_info structure. From here we:
+ *   0. note the TSC (the start of the boot the kernel reports),
  *   1. zero .bss (it holds the page tables and the boot stack),
  *   2. build the boot page tables (see below),
  *   3. enter long mode and jump to the higher half,
@@ -42,6 +43,11 @@
 pvh_start32:
   cli
   cld
+  /* The kernel's first instruction: its boot time counts from this TSC
+     (uk_entry_tsc, in .data so step 1 does not clear it; kernel/arch/tsc.cc). */
+  rdtsc
+  movl %eax, PHYS(uk_entry_tsc)
+  movl %edx, PHYS(uk_entry_tsc) + 4
   movl %ebx, %edi                        /* keep start_info across the setup */
 
   /* 1. Zero .bss. */
