@@ -1,7 +1,10 @@
 #include "kernel/drivers/pci.h"
 
+#include <atomic>
+
 #include "kernel/arch/cpu.h"
 #include "kernel/arch/paging.h"
+#include "kernel/arch/spinlock.h"
 
 namespace uk::pci {
 namespace {
@@ -18,6 +21,14 @@ constexpr uint64_t kMsiAddressBase = 0xfee00000;
 
 // Configuration mechanism #1: select the register, then read the data port.
 // Offsets are dword-aligned in the address; sub-dword reads pick bytes out.
+// The address port is one selection shared by every core, so an access is
+// the pair under this lock (the net and fs services may start on different
+// cores and look for their devices at once).
+SpinLock config_lock;
+
+// 0: not checked yet, 1: mechanism #1 answers, 2: it does not.
+std::atomic<int> config_space{0};
+
 void Select(const Device& d, uint16_t offset) {
   arch::OutLong(kConfigAddress, 0x80000000u | uint32_t{d.bus} << 16 | uint32_t{d.slot} << 11 |
                                     uint32_t{d.function} << 8 | (offset & 0xfc));
@@ -28,6 +39,7 @@ uint64_t Mmio64Limit() { return arch::kDirectMapLimit; }
 }  // namespace
 
 uint32_t Device::Read32(uint16_t offset) const {
+  SpinLockGuard guard(config_lock);
   Select(*this, offset);
   return arch::InLong(kConfigData);
 }
@@ -41,16 +53,38 @@ uint8_t Device::Read8(uint16_t offset) const {
 }
 
 void Device::Write32(uint16_t offset, uint32_t value) const {
+  SpinLockGuard guard(config_lock);
   Select(*this, offset);
   arch::OutLong(kConfigData, value);
 }
 
 void Device::Write16(uint16_t offset, uint16_t value) const {
+  SpinLockGuard guard(config_lock);
   Select(*this, offset);
   arch::OutWord(kConfigData + (offset & 2), value);
 }
 
+bool HasConfigSpace() {
+  int state = config_space.load(std::memory_order_acquire);
+  if (state == 0) {
+    // Linux's test (pci_check_type1): the address port keeps a value written
+    // to it. Machines without PCI (QEMU microvm, Firecracker) have nothing
+    // at 0xcf8 and read back all ones.
+    SpinLockGuard guard(config_lock);
+    const uint32_t saved = arch::InLong(kConfigAddress);
+    arch::OutLong(kConfigAddress, 0x80000000u);
+    const bool present = arch::InLong(kConfigAddress) == 0x80000000u;
+    arch::OutLong(kConfigAddress, saved);
+    state = present ? 1 : 2;
+    config_space.store(state, std::memory_order_release);
+  }
+  return state == 1;
+}
+
 bool FindDevice(uint16_t vendor, uint16_t device_id, uint32_t index, Device* out) {
+  // Without configuration space there is nothing to find, and the scan
+  // below would be 8,192 port accesses (VM exits under KVM) for nothing.
+  if (!HasConfigSpace()) return false;
   // A brute-force scan of every bus: 8,192 probes of one port each, run once
   // per driver at start-up; no bridge-walking code to get wrong.
   for (uint32_t bus = 0; bus < 256; ++bus) {

@@ -41,6 +41,10 @@ struct Bar {
 // The `index`-th function (0-based, in bus/slot/function order) with this
 // vendor and device id. False if there is none.
 bool FindDevice(uint16_t vendor, uint16_t device, uint32_t index, Device* out);
+// Whether configuration mechanism #1 (ports 0xcf8/0xcfc) is there: on pc
+// and q35, not on QEMU microvm or Firecracker. FindDevice finds nothing
+// without it. Checked once.
+bool HasConfigSpace();
 
 // Reads and sizes BAR `index` (a 64-bit BAR spans index and index + 1).
 Bar ReadBar(const Device& device, uint8_t index);
