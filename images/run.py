@@ -70,6 +70,9 @@ def parse_args(argv):
     parser.add_argument("--disk-readonly", action="store_true",
                         help="attach --disk read-only (the guest sees a read-only device)")
     parser.add_argument("--disk-intx", action="store_true", help=argparse.SUPPRESS)  # tests
+    # Tests: microvm without ACPI, as Firecracker boots a kernel: devices
+    # only from the command line QEMU appends to, one core (no MADT).
+    parser.add_argument("--no-acpi", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--gdb", action="store_true",
                         help="start paused and wait for gdb on localhost:1234")
     parser.add_argument("--timeout", type=float, default=0,
@@ -122,6 +125,8 @@ def parse_args(argv):
         parser.error("UK_MACHINE=%s: use auto, microvm or pc" % args.machine)
     if args.machine == "auto":
         args.machine = "microvm"
+    if args.no_acpi and args.machine != "microvm":
+        parser.error("--no-acpi: only with the microvm machine")
     if args.disk_intx and args.machine != "pc":
         parser.error("--disk-intx: only the pc machine's virtio-pci disk has MSI-X to turn off")
     return args, kernel_args
@@ -202,7 +207,8 @@ def qemu_command(args, kernel_args):
         # not use: the fastest boot QEMU offers. The PIT stays for TSC
         # calibration. One I/O APIC (ioapic2=off): the virtio-mmio lines are
         # then GSIs 16-23 of the first (kernel/drivers/virtio/mmio_devices.h).
-        machine = "microvm,pit=on,pic=off,rtc=off,acpi=on,ioapic2=off"
+        machine = "microvm,pit=on,pic=off,rtc=off,acpi=%s,ioapic2=off" % (
+            "off" if args.no_acpi else "on")
     else:
         machine = "pc"
     cmd = [

@@ -58,17 +58,24 @@ class FsTest(unittest.TestCase):
         return status, out, err
 
     def test_reads_every_file_of_the_tree(self):
-        # Every transport: virtio-mmio on microvm (the default), virtio-pci
+        # Every transport: virtio-mmio on microvm (the default), found in
+        # QEMU's slots, and without ACPI, found on the command line QEMU
+        # appends to (virtio_mmio.device=, as Firecracker gives it); virtio-pci
         # with MSI-X and with INTx on pc.
-        for machine, interrupts in (("microvm", "MMIO gsi"), ("pc", "MSI-X"), ("pc", "INTx")):
+        for machine, interrupts in (("microvm", "MMIO gsi 2"), ("microvm-no-acpi", "MMIO gsi 12"),
+                                    ("pc", "MSI-X"), ("pc", "INTx")):
             with self.subTest(machine=machine, interrupts=interrupts):
                 flags = ["--disk=" + self.copy_tree_disk(), "--disk-readonly",
-                         "--machine=" + machine]
+                         "--machine=" + machine.replace("-no-acpi", "")]
                 if interrupts == "INTx":
                     flags.append("--disk-intx")
+                if machine.endswith("-no-acpi"):
+                    flags.append("--no-acpi")
                 status, out, err = self.boot_fstest(*flags)
                 self.assertEqual(status, 0, out + err)
                 self.assertIn(interrupts, out)
+                if machine.endswith("-no-acpi"):
+                    self.assertRegex(out, r"command line: .*virtio_mmio\.device=512@0xfeb00e00:12")
                 self.assertIn("fstest: verified 1000 files", out)
                 self.assertIn("and 1 symlinks", out)
                 self.assertIn("; 0 mismatches", out)

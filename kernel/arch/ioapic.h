@@ -9,7 +9,9 @@
 
 namespace uk::arch {
 
-// Masks every line. False (and a log line) if the MADT listed no I/O APIC.
+// Masks every line. Without an I/O APIC in the MADT (no ACPI), the one at
+// the PC's usual 0xfec00000 if it answers there. False (and a log line) if
+// there is none.
 bool InitIoApic(const CpuTopology& topology);
 
 // Delivers ISA `irq` as `vector` to the core with local APIC id `apic_id`.
