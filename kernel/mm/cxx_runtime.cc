@@ -11,9 +11,15 @@
 
 extern "C" {
 
+// memcpy and memset go eight bytes a step, then byte by byte for the rest.
+// On hardware `rep movsb` alone is as fast (fast strings), but an emulator
+// (QEMU's TCG) runs a `rep` instruction one element at a time: a page takes
+// 512 steps instead of 4,096.
 void* memcpy(void* dst, const void* src, size_t n) {
-  void* start = dst;  // rep movsb advances %rdi; callers rely on the original
-  asm volatile("rep movsb" : "+D"(dst), "+S"(src), "+c"(n)::"memory");
+  void* start = dst;  // rep movs advances %rdi; callers rely on the original
+  size_t words = n / 8, rest = n % 8;
+  asm volatile("rep movsq" : "+D"(dst), "+S"(src), "+c"(words)::"memory");
+  asm volatile("rep movsb" : "+D"(dst), "+S"(src), "+c"(rest)::"memory");
   return start;
 }
 
@@ -30,7 +36,10 @@ void* memmove(void* dst, const void* src, size_t n) {
 
 void* memset(void* dst, int value, size_t n) {
   void* start = dst;
-  asm volatile("rep stosb" : "+D"(dst), "+c"(n) : "a"(value) : "memory");
+  const uint64_t pattern = 0x0101010101010101ull * static_cast<uint8_t>(value);
+  size_t words = n / 8, rest = n % 8;
+  asm volatile("rep stosq" : "+D"(dst), "+c"(words) : "a"(pattern) : "memory");
+  asm volatile("rep stosb" : "+D"(dst), "+c"(rest) : "a"(pattern) : "memory");
   return start;
 }
 
