@@ -5,6 +5,7 @@
 #include "kernel/arch/cpu.h"
 #include "kernel/arch/paging.h"
 #include "kernel/arch/spinlock.h"
+#include "kernel/lib/log.h"
 
 namespace uk::pci {
 namespace {
@@ -81,32 +82,74 @@ bool HasConfigSpace() {
   return state == 1;
 }
 
-bool FindDevice(uint16_t vendor, uint16_t device_id, uint32_t index, Device* out) {
-  // Without configuration space there is nothing to find, and the scan
-  // below would be 8,192 port accesses (VM exits under KVM) for nothing.
-  if (!HasConfigSpace()) return false;
-  // A brute-force scan of every bus: 8,192 probes of one port each, run once
-  // per driver at start-up; no bridge-walking code to get wrong.
-  for (uint32_t bus = 0; bus < 256; ++bus) {
-    for (uint8_t slot = 0; slot < 32; ++slot) {
-      Device d;
-      d.bus = static_cast<uint8_t>(bus);
-      d.slot = slot;
-      if (d.Read16(kVendorId) == 0xffff) continue;
-      const bool multifunction = (d.Read8(kHeaderType) & 0x80) != 0;
-      for (uint8_t function = 0; function < (multifunction ? 8 : 1); ++function) {
-        d.function = function;
-        const uint32_t ids = d.Read32(kVendorId);
-        if ((ids & 0xffff) != vendor || (ids >> 16) != device_id) continue;
-        if (index-- != 0) continue;
-        d.vendor = vendor;
-        d.device = device_id;
-        d.interrupt_line = d.Read8(kInterruptLine);
-        d.interrupt_pin = d.Read8(kInterruptPin);
-        *out = d;
-        return true;
+namespace {
+
+// Every function the scan found, in bus/slot/function order.
+struct Function {
+  uint8_t bus, slot, function;
+  uint16_t vendor, device;
+};
+constexpr uint32_t kMaxFunctions = 256;
+Function functions[kMaxFunctions];
+uint32_t function_count = 0;
+SpinLock scan_lock;  // held for the whole scan; no interrupt handler scans
+bool scanned = false;
+
+// A brute-force scan of every bus, 8,192 probes of one port pair each, once
+// per boot (each probe is a VM exit under KVM); no bridge-walking code to
+// get wrong.
+void ScanOnce() {
+  scan_lock.Lock();
+  if (!scanned) {
+    for (uint32_t bus = 0; bus < 256; ++bus) {
+      for (uint8_t slot = 0; slot < 32; ++slot) {
+        Device d;
+        d.bus = static_cast<uint8_t>(bus);
+        d.slot = slot;
+        if (d.Read16(kVendorId) == 0xffff) continue;
+        const bool multifunction = (d.Read8(kHeaderType) & 0x80) != 0;
+        for (uint8_t function = 0; function < (multifunction ? 8 : 1); ++function) {
+          d.function = function;
+          const uint32_t ids = d.Read32(kVendorId);
+          if ((ids & 0xffff) == 0xffff) continue;
+          if (function_count == kMaxFunctions) {
+            Log(LogLevel::kWarn, "pci: more than %u functions; %02x:%02x.%u and later ignored",
+                kMaxFunctions, d.bus, d.slot, d.function);
+            bus = 256;  // ends the scan
+            break;
+          }
+          functions[function_count++] = {d.bus, d.slot, d.function,
+                                         static_cast<uint16_t>(ids & 0xffff),
+                                         static_cast<uint16_t>(ids >> 16)};
+        }
+        if (bus == 256) break;
       }
     }
+    scanned = true;
+  }
+  scan_lock.Unlock();
+}
+
+}  // namespace
+
+bool FindDevice(uint16_t vendor, uint16_t device_id, uint32_t index, Device* out) {
+  // Without configuration space there is nothing to find, and the scan
+  // would be 8,192 port accesses for nothing.
+  if (!HasConfigSpace()) return false;
+  ScanOnce();
+  for (uint32_t i = 0; i < function_count; ++i) {
+    const Function& f = functions[i];
+    if (f.vendor != vendor || f.device != device_id || index-- != 0) continue;
+    Device d;
+    d.bus = f.bus;
+    d.slot = f.slot;
+    d.function = f.function;
+    d.vendor = vendor;
+    d.device = device_id;
+    d.interrupt_line = d.Read8(kInterruptLine);
+    d.interrupt_pin = d.Read8(kInterruptPin);
+    *out = d;
+    return true;
   }
   return false;
 }
