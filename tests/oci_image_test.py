@@ -6,6 +6,11 @@
   image's ELF, and /boot/cmdline;
 - every blob's name is its digest, the manifest's sizes and digests match,
   the config's diff_id is the uncompressed layer's digest;
+- every image's annotations (command line, vCPUs, memory) are what its
+  runner boots with (`--print-command`), so images/BUILD cannot drift;
+- //images:webserver_site_oci ships its site disk at /disk/site.img, owned
+  by KubeVirt's qemu user, and skopeo reads it as an OCI directory layout
+  (`oci:DIR`) too;
 - the archive is reproducible: two runs give the same bytes;
 - bad flags are refused with a clear message and exit status 2.
 """
@@ -16,6 +21,7 @@ import hashlib
 import io
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import tarfile
@@ -25,7 +31,11 @@ import unittest
 RUNFILES = os.environ.get("TEST_SRCDIR", "")
 WORKSPACE = os.path.join(RUNFILES, os.environ.get("TEST_WORKSPACE", "unikernel"))
 ARCHIVE = os.path.join(WORKSPACE, "images/webserver_oci.tar")
+SITE_ARCHIVE = os.path.join(WORKSPACE, "images/webserver_site_oci.tar")
 TOOL = os.path.join(WORKSPACE, "tools/oci_image")
+# OCI image -> the image it packs (images/BUILD).
+IMAGES = {"webserver_oci": "webserver", "webserver_site_oci": "webserver",
+          "echo_oci": "echo", "udp_echo_oci": "udp_echo", "hello_oci": "hello"}
 
 
 def webserver_elf():
@@ -44,6 +54,25 @@ def read_archive(path):
         return {m.name: tar.extractfile(m).read() for m in tar.getmembers() if m.isfile()}
 
 
+def manifest_and_layer(path):
+    """The manifest's annotations and the one layer, as a tarfile."""
+    files = read_archive(path)
+    index = json.loads(files["index.json"])
+    manifest = json.loads(files["blobs/sha256/" + index["manifests"][0]["digest"][7:]])
+    layer = files["blobs/sha256/" + manifest["layers"][0]["digest"][7:]]
+    return manifest["annotations"], tarfile.open(fileobj=io.BytesIO(gzip.decompress(layer)))
+
+
+def runner_boot(image):
+    """What `bazel run //images:IMAGE` boots: (command line, vCPUs, memory)."""
+    printed = subprocess.run(
+        [os.path.join(WORKSPACE, "images", image), "--print-command", "--accel=tcg",
+         "--machine=microvm"], stdout=subprocess.PIPE, check=True, text=True).stdout
+    command = shlex.split(printed.strip().splitlines()[-1])
+    value = lambda flag: command[command.index(flag) + 1] if flag in command else ""
+    return value("-append"), value("-smp"), value("-m")
+
+
 class OciImageTest(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.mkdtemp(dir=os.environ.get("TEST_TMPDIR"))
@@ -60,7 +89,7 @@ class OciImageTest(unittest.TestCase):
         self.assertEqual(inspected["Architecture"], "amd64")
         labels = inspected["Labels"]
         self.assertEqual(labels["dev.uk.boot.kernel"], "/boot/kernel")
-        self.assertEqual(labels["dev.uk.boot.machine"], "pc")
+        self.assertEqual(labels["dev.uk.boot.machine"], "microvm")
         self.assertEqual(labels["dev.uk.boot.vcpus"], "2")
         self.assertEqual(labels["dev.uk.boot.ports"], "tcp/80")
         self.assertIn("http_core=1", labels["dev.uk.boot.cmdline"])
@@ -101,6 +130,33 @@ class OciImageTest(unittest.TestCase):
         self.assertEqual(manifest["annotations"]["org.opencontainers.image.title"],
                          "webserver_oci")
 
+    def test_annotations_say_what_the_runner_boots(self):
+        for oci, image in sorted(IMAGES.items()):
+            annotations, _ = manifest_and_layer(os.path.join(WORKSPACE, "images", oci + ".tar"))
+            cmdline, vcpus, memory = runner_boot(image)
+            self.assertEqual(annotations["dev.uk.boot.cmdline"], cmdline, oci)
+            self.assertEqual(annotations["dev.uk.boot.vcpus"], vcpus, oci)
+            self.assertEqual(annotations["dev.uk.boot.memory"], memory, oci)
+            self.assertEqual(annotations["dev.uk.boot.kernel"], "/boot/kernel", oci)
+
+    def test_the_site_disk_is_in_the_containerdisk_place(self):
+        annotations, layer = manifest_and_layer(SITE_ARCHIVE)
+        self.assertEqual(annotations["dev.uk.boot.disk"], "/disk/site.img")
+        self.assertEqual(annotations["dev.uk.boot.disk.readonly"], "true")
+        disk = layer.getmember("disk/site.img")
+        self.assertEqual((disk.uid, disk.gid), (107, 107))
+        data = layer.extractfile(disk).read()
+        self.assertEqual(data[1024 + 56:1024 + 58], b"\x53\xef")  # ext2 magic
+        self.assertEqual([m.name for m in layer.getmembers() if m.name.startswith("disk/")],
+                         ["disk/site.img"])  # KubeVirt takes the one file under /disk
+        with tarfile.open(SITE_ARCHIVE) as tar:
+            tar.extractall(os.path.join(self.tmp, "layout"))
+        inspected = json.loads(subprocess.run(
+            ["skopeo", "inspect", "oci:%s:latest" % os.path.join(self.tmp, "layout")],
+            stdout=subprocess.PIPE, check=True, text=True).stdout)
+        self.assertEqual(inspected["Labels"]["dev.uk.boot.disk"], "/disk/site.img")
+        self.assertEqual(len(inspected["Layers"]), 1)
+
     def run_tool(self, *flags):
         return subprocess.run([TOOL] + list(flags), stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True)
@@ -122,7 +178,10 @@ class OciImageTest(unittest.TestCase):
                 (["--kernel=/nonexistent", "--name=x"], "is not a file"),
                 (["--kernel=" + webserver_elf(), "--name=x", "--port=http"], "PROTO/PORT"),
                 (["--kernel=" + webserver_elf(), "--name=x", "--vcpus=0"], "at least 1"),
-                (["--kernel=" + webserver_elf(), "--name=x", "--machine=isapc"], "invalid choice")]:
+                (["--kernel=" + webserver_elf(), "--name=x", "--machine=isapc"], "invalid choice"),
+                (["--kernel=" + webserver_elf(), "--name=x", "--disk=/nonexistent"],
+                 "is not a file"),
+                (["--kernel=" + webserver_elf(), "--name=x", "--disk-readonly"], "needs --disk")]:
             result = self.run_tool("--out=" + out, *flags)
             self.assertEqual(result.returncode, 2, flags)
             self.assertIn(message, result.stderr)

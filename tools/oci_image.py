@@ -8,15 +8,23 @@ and no network, byte-for-byte reproducible.
 
 The one layer holds
     /boot/kernel    the image's ELF (PVH entry: QEMU -kernel, libvirt <kernel>,
-                    KubeVirt's kernelBoot.container.kernelPath)
+                    Firecracker's kernel_image_path, KubeVirt's
+                    kernelBoot.container.kernelPath)
     /boot/cmdline   its kernel command line, one line
+    /disk/NAME      with --disk: the raw ext2 disk it serves (KubeVirt's
+                    containerDisk place: the only file under /disk, owned by
+                    107:107, the qemu user of KubeVirt's launcher)
 and the manifest's annotations say how to boot it:
     dev.uk.boot.kernel   /boot/kernel
     dev.uk.boot.cmdline  the command line (as /boot/cmdline)
-    dev.uk.boot.machine  the QEMU machine it needs (pc: it has PCI devices)
+    dev.uk.boot.machine  the QEMU machine the runner boots it on (microvm:
+                         virtio-mmio devices); every image also boots on pc
+                         and q35 (virtio-pci), as libvirt and KubeVirt make
     dev.uk.boot.memory   guest memory, QEMU syntax
     dev.uk.boot.vcpus    vCPUs
     dev.uk.boot.ports    guest ports it serves ("tcp/80"), if any
+    dev.uk.boot.disk     with --disk: /disk/NAME, attached as a virtio-blk disk
+    dev.uk.boot.disk.readonly  "true" when the image only reads it
 The config's Labels repeat them, so `skopeo inspect` shows them as well.
 """
 
@@ -33,6 +41,10 @@ MEDIA_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 MEDIA_CONFIG = "application/vnd.oci.image.config.v1+json"
 MEDIA_LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
 KERNEL_PATH = "/boot/kernel"
+# KubeVirt's containerDisk convention: the disk file under /disk, readable by
+# the launcher's qemu user (uid and gid 107).
+DISK_DIR = "disk"
+DISK_OWNER = 107
 
 
 def parse_args(argv):
@@ -43,15 +55,23 @@ def parse_args(argv):
     p.add_argument("--out", required=True, help="the oci-archive to write (.tar)")
     p.add_argument("--name", required=True, help="the image's name (org.opencontainers.image.title)")
     p.add_argument("--cmdline", default="", help="the kernel command line")
-    p.add_argument("--machine", default="pc", choices=["pc", "q35", "microvm"])
+    p.add_argument("--machine", default="microvm", choices=["microvm", "pc", "q35"],
+                   help="the machine to name in dev.uk.boot.machine (default microvm)")
     p.add_argument("--memory", default="256M", help="guest memory, QEMU syntax (default 256M)")
     p.add_argument("--vcpus", type=int, default=1)
     p.add_argument("--port", action="append", default=[], metavar="PROTO/PORT",
                    help="a guest port it serves, e.g. tcp/80 (repeatable)")
+    p.add_argument("--disk", help="a raw ext2 disk image to ship at /disk/NAME")
+    p.add_argument("--disk-readonly", action="store_true",
+                   help="the image only reads --disk (dev.uk.boot.disk.readonly)")
     p.add_argument("--tag", default="latest", help="the reference name in index.json")
     args = p.parse_args(argv)
     if not os.path.isfile(args.kernel):
         p.error("--kernel: %s is not a file" % args.kernel)
+    if args.disk is not None and not os.path.isfile(args.disk):
+        p.error("--disk: %s is not a file" % args.disk)
+    if args.disk_readonly and args.disk is None:
+        p.error("--disk-readonly needs --disk")
     if args.vcpus < 1:
         p.error("--vcpus must be at least 1")
     for port in args.port:
@@ -70,15 +90,15 @@ def canonical(obj):
 
 
 def tar_bytes(entries):
-    """A reproducible tar: entries (path, bytes or None for a folder, mode),
-    in order, owned by root, mtime 0."""
+    """A reproducible tar: entries (path, bytes or None for a folder, mode[,
+    owner id]), in order, owned by root unless an owner is given, mtime 0."""
     out = io.BytesIO()
     with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        for path, data, mode in entries:
+        for path, data, mode, *owner in entries:
             info = tarfile.TarInfo(path)
             info.mtime = 0
-            info.uid = info.gid = 0
-            info.uname = info.gname = "root"
+            info.uid = info.gid = owner[0] if owner else 0
+            info.uname = info.gname = "" if owner else "root"
             info.mode = mode
             if data is None:
                 info.type = tarfile.DIRTYPE
@@ -108,11 +128,19 @@ def build(args):
     }
     if args.port:
         boot["dev.uk.boot.ports"] = ",".join(args.port)
-    layer_tar = tar_bytes([
+    files = [
         ("boot", None, 0o755),
         ("boot/kernel", kernel, 0o644),
         ("boot/cmdline", (args.cmdline + "\n").encode(), 0o644),
-    ])
+    ]
+    if args.disk is not None:
+        disk_path = "%s/%s" % (DISK_DIR, os.path.basename(args.disk))
+        with open(args.disk, "rb") as f:
+            files += [(DISK_DIR, None, 0o755, DISK_OWNER),
+                      (disk_path, f.read(), 0o644, DISK_OWNER)]
+        boot["dev.uk.boot.disk"] = "/" + disk_path
+        boot["dev.uk.boot.disk.readonly"] = "true" if args.disk_readonly else "false"
+    layer_tar = tar_bytes(files)
     layer = gzip_bytes(layer_tar)
     config = canonical({
         "architecture": "amd64",
