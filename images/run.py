@@ -317,8 +317,12 @@ def main(argv):
     if args.gdb:
         # The debug ELF has the same addresses as the booted one, plus DWARF.
         elf = args.debug_elf if args.debug_elf and os.path.exists(args.debug_elf) else args.kernel
-        print("run: waiting for gdb: gdb %s -ex 'target remote localhost:1234'"
-              % os.path.abspath(elf), file=sys.stderr)
+        # DWARF names sources relative to the build's cwd (/proc/self/cwd):
+        # gdb finds them when started in the repository root.
+        root = os.environ.get("BUILD_WORKSPACE_DIRECTORY")
+        cd = "cd %s && " % shlex.quote(root) if root else ""
+        print("run: waiting for gdb: %sgdb %s -ex 'target remote localhost:1234'"
+              % (cd, shlex.quote(os.path.abspath(elf))), file=sys.stderr)
     # QEMU gets its own process group so a terminal's Ctrl-C reaches it
     # only through us, and we always reap it.
     # A terminal or a pipe is the guest's console input (keys: see

@@ -6,6 +6,7 @@ shows file:line, locals, a backtrace and one thread per vCPU (README,
 
 import glob
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -40,8 +41,9 @@ class GdbTest(unittest.TestCase):
         if shutil.which("gdb") is None:
             self.fail("gdb is missing: apt-get install gdb (tools/setup.sh installs it)")
         port = free_port()
+        # Its own HTTP port too: the default (8080) may be taken by another run.
         vm = qemu_monitor.Vm(
-            "images/webserver", paused=True,
+            "images/webserver", "--port=%d" % free_port(), paused=True,
             edit_command=lambda command: command + ["-gdb", "tcp:127.0.0.1:%d" % port])
         try:
             result = subprocess.run(
@@ -52,6 +54,7 @@ class GdbTest(unittest.TestCase):
                  "-ex", "bt",
                  "-ex", "info locals",
                  "-ex", "info threads",
+                 "-ex", "thread apply all bt",
                  runfile("webserver_debug.elf")],
                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=240)
         finally:
@@ -63,6 +66,17 @@ class GdbTest(unittest.TestCase):
         self.assertRegex(out, r"\bip = ", out)  # a local of Listen
         self.assertRegex(out, r"Thread 1\.1 \(CPU#0", out)
         self.assertRegex(out, r"Thread 1\.2 \(CPU#1", out)
+        # A backtrace per vCPU, each starting in our source at a file:line.
+        per_vcpu = re.findall(r"^Thread \d+ \(Thread 1\.\d+ \(CPU#(\d+) [^\n]*\n"
+                              r"#0 [^\n]* at [\w/.]+\.(?:cc|h|S):\d+", out, re.MULTILINE)
+        self.assertEqual(sorted(per_vcpu), ["0", "1"], out)
+        # A scheduler thread's backtrace ends at its start (context_switch.S's
+        # CFI), not in a read past the stack. (An idle AP's scheduler loop
+        # runs on its boot stack, whose backtrace goes on into the start-up
+        # trampoline in low memory, which has no symbols.)
+        self.assertRegex(out, r"uk_sched_thread_start \(\) at kernel/sched/context_switch\.S:\d+\n"
+                              r"(?!Backtrace stopped)", out)
+        print(out)  # the session, in the test log
 
 
 if __name__ == "__main__":
