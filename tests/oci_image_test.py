@@ -3,7 +3,8 @@
 - //images:webserver_oci is read by skopeo (Debian's, installed by
   tools/setup.sh): architecture, the boot annotations as labels, and a copy
   to a `dir:` layout whose one layer holds /boot/kernel, byte for byte the
-  image's ELF, and /boot/cmdline;
+  image's ELF, and /boot/cmdline, copied back to an `oci:` layout with the
+  same layer;
 - every blob's name is its digest, the manifest's sizes and digests match,
   the config's diff_id is the uncompressed layer's digest;
 - every image's annotations (command line, vCPUs, memory) are what its
@@ -106,6 +107,16 @@ class OciImageTest(unittest.TestCase):
             self.assertEqual(layer.extractfile("boot/kernel").read(), f.read())
         self.assertEqual(layer.extractfile("boot/cmdline").read().decode().strip(),
                          labels["dev.uk.boot.cmdline"])
+
+        # And back: the dir: copy to an OCI directory layout keeps the blobs.
+        back = os.path.join(self.tmp, "back")
+        subprocess.run(["skopeo", "copy", "-q", "dir:" + out, "oci:%s:latest" % back],
+                       check=True)
+        again = json.loads(subprocess.run(
+            ["skopeo", "inspect", "oci:%s:latest" % back],
+            stdout=subprocess.PIPE, check=True, text=True).stdout)
+        self.assertEqual(again["Layers"], inspected["Layers"])
+        self.assertEqual(again["Labels"], labels)
 
     def test_digests_and_sizes_hold_together(self):
         files = read_archive(ARCHIVE)
