@@ -49,6 +49,13 @@ class GdbTest(unittest.TestCase):
             result = subprocess.run(
                 ["gdb", "-batch", "-nx",
                  "-ex", "target remote 127.0.0.1:%d" % port,
+                 # A kernel function first: the second vCPU entering C++
+                 # (deterministic: every vCPU waits in reset until the
+                 # first one starts it).
+                 "-ex", "break uk::ApMain",
+                 "-ex", "continue",
+                 "-ex", "info args",
+                 "-ex", "delete 1",
                  "-ex", "break uk::web::Server::Listen",
                  "-ex", "continue",
                  "-ex", "bt",
@@ -60,8 +67,11 @@ class GdbTest(unittest.TestCase):
         finally:
             vm.stop()
         out = result.stdout
-        self.assertRegex(out, r"Breakpoint 1, uk::web::Server::Listen .* at apps/webserver/server\.cc:\d+",
-                         out)
+        self.assertRegex(out, r"Thread 2 hit Breakpoint 1, uk::ApMain \(cpu=0x[0-9a-f]+\) "
+                              r"at kernel/top/main\.cc:\d+", out)
+        self.assertRegex(out, r"\ncpu = 0x[0-9a-f]+\n", out)  # info args
+        self.assertRegex(out, r"Breakpoint 2, uk::web::Server::Listen .* "
+                              r"at apps/webserver/server\.cc:\d+", out)
         self.assertRegex(out, r"#1 .* uk::AppMain \(\) at apps/webserver/main\.cc:\d+", out)
         self.assertRegex(out, r"\bip = ", out)  # a local of Listen
         self.assertRegex(out, r"Thread 1\.1 \(CPU#0", out)
