@@ -12,6 +12,9 @@
 - //images:webserver_site_oci ships its site disk at /disk/site.img, owned
   by KubeVirt's qemu user, and skopeo reads it as an OCI directory layout
   (`oci:DIR`) too;
+- umoci (Debian's) unpacks //images:webserver_site_oci, checking every
+  digest on the way: the rootfs holds the kernel and the disk; with one byte
+  of the layer changed it refuses;
 - the archive is reproducible: two runs give the same bytes;
 - bad flags are refused with a clear message and exit status 2.
 """
@@ -167,6 +170,42 @@ class OciImageTest(unittest.TestCase):
             stdout=subprocess.PIPE, check=True, text=True).stdout)
         self.assertEqual(inspected["Labels"]["dev.uk.boot.disk"], "/disk/site.img")
         self.assertEqual(len(inspected["Layers"]), 1)
+
+    def test_umoci_unpacks_it_and_refuses_a_changed_layer(self):
+        if shutil.which("umoci") is None:
+            self.fail("umoci is missing: apt-get install umoci (tools/setup.sh installs it)")
+        layout = os.path.join(self.tmp, "layout")
+        with tarfile.open(SITE_ARCHIVE) as tar:
+            tar.extractall(layout)
+        bundle = os.path.join(self.tmp, "bundle")
+        unpack = lambda: subprocess.run(
+            ["umoci", "unpack", "--rootless", "--image", layout + ":latest", bundle],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        result = unpack()
+        self.assertEqual(result.returncode, 0, result.stdout)
+        with open(os.path.join(bundle, "rootfs/boot/kernel"), "rb") as f, \
+                open(webserver_elf(), "rb") as elf:
+            self.assertEqual(f.read(), elf.read())
+        self.assertTrue(os.path.isfile(os.path.join(bundle, "rootfs/disk/site.img")))
+        stat = subprocess.run(["umoci", "stat", "--image", layout + ":latest"],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.assertEqual(stat.returncode, 0, stat.stdout)
+        self.assertIn("tools/oci_image.py", stat.stdout)
+
+        shutil.rmtree(bundle)
+        with open(os.path.join(layout, "index.json")) as f:
+            manifest_digest = json.load(f)["manifests"][0]["digest"].split(":")[1]
+        with open(os.path.join(layout, "blobs/sha256", manifest_digest)) as f:
+            layer_digest = json.load(f)["layers"][0]["digest"].split(":")[1]
+        path = os.path.join(layout, "blobs/sha256", layer_digest)
+        with open(path, "r+b") as f:
+            f.seek(-16, os.SEEK_END)  # gzip's CRC-32 and size trailer is last
+            byte = f.read(1)
+            f.seek(-16, os.SEEK_END)
+            f.write(bytes([byte[0] ^ 0xff]))
+        result = unpack()
+        self.assertNotEqual(result.returncode, 0, result.stdout)
+        self.assertRegex(result.stdout, r"(?i)digest|verif|mismatch", result.stdout)
 
     def run_tool(self, *flags):
         return subprocess.run([TOOL] + list(flags), stdout=subprocess.PIPE,

@@ -45,6 +45,7 @@ KERNEL_PATH = "/boot/kernel"
 # the launcher's qemu user (uid and gid 107).
 DISK_DIR = "disk"
 DISK_OWNER = 107
+CREATED = "1970-01-01T00:00:00Z"
 
 
 def parse_args(argv):
@@ -147,7 +148,11 @@ def build(args):
         "os": "linux",  # what runtimes and KubeVirt expect; the payload is a kernel, not a rootfs
         "config": {"Labels": boot},
         "rootfs": {"type": "layers", "diff_ids": [digest(layer_tar)]},
-        "history": [{"created_by": "tools/oci_image.py", "comment": "the %s kernel" % args.name}],
+        # A fixed time keeps the image reproducible; tools read it (umoci
+        # stat fails on a history entry without one).
+        "created": CREATED,
+        "history": [{"created": CREATED, "created_by": "tools/oci_image.py",
+                     "comment": "the %s kernel" % args.name}],
     })
     manifest = canonical({
         "schemaVersion": 2,

@@ -16,7 +16,7 @@ packages=(
   wrk                                                            # HTTP load for tests/webserver_load_test.py
   iproute2                                                       # network namespace and tap for tests/tap_hostile_test.py
   spin                                                           # model check of ipc/handshake.pml
-  skopeo                                                         # validates the OCI images (tests/oci_image_test.py)
+  skopeo umoci                                                   # validate the OCI images (tests/oci_image_test.py)
   gdb                                                            # source-level debugging of images (tests/gdb_test.py)
   libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients      # the libvirt fleet (tools/fleet.py, tests/fleet_test.py)
   clang-14 libclang-rt-14-dev                                    # libFuzzer (tools/fuzz/libfuzzer.sh); clang-14 only Recommends the rt
