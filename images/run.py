@@ -53,13 +53,14 @@ def parse_args(argv):
                              "--gateway=192.168.77.1, or from a DHCP server on that link). "
                              "Make one with: ip tuntap add dev IFNAME mode tap && "
                              "ip link set IFNAME up")
-    parser.add_argument("--machine", choices=["auto", "microvm", "pc"],
+    parser.add_argument("--machine", choices=["auto", "microvm", "pc", "q35"],
                         default=os.environ.get("UK_MACHINE", "auto"),
                         help="QEMU machine type. microvm: no firmware, virtio-mmio disk and "
                              "NIC, the fastest to boot. pc: SeaBIOS and virtio-pci devices "
-                             "(MSI-X), as libvirt's and most clouds' VMs. auto (default): "
-                             "microvm. The environment variable UK_MACHINE sets the default "
-                             "(bazel test --test_env=UK_MACHINE=pc //tests/...)")
+                             "(MSI-X), as libvirt's and most clouds' VMs. q35: the same on "
+                             "QEMU's PCIe machine (ICH9), libvirt's other x86 default. auto "
+                             "(default): microvm. The environment variable UK_MACHINE sets the "
+                             "default (bazel test --test_env=UK_MACHINE=pc //tests/...)")
     parser.add_argument("--disk", metavar="FILE",
                         help="attach FILE (a raw ext2 image, e.g. from mke2fs -d or the "
                              "ext2_image rule) as a virtio-blk disk; the guest writes to it")
@@ -121,8 +122,8 @@ def parse_args(argv):
         if not interface_exists(args.tap):
             parser.error("--tap: no network device %s here (make one with: ip tuntap add dev %s "
                          "mode tap && ip link set %s up)" % (args.tap, args.tap, args.tap))
-    if args.machine not in ("auto", "microvm", "pc"):
-        parser.error("UK_MACHINE=%s: use auto, microvm or pc" % args.machine)
+    if args.machine not in ("auto", "microvm", "pc", "q35"):
+        parser.error("UK_MACHINE=%s: use auto, microvm, pc or q35" % args.machine)
     if args.machine == "auto":
         args.machine = "microvm"
     if args.no_acpi and args.machine != "microvm":
@@ -210,7 +211,7 @@ def qemu_command(args, kernel_args):
         machine = "microvm,pit=on,pic=off,rtc=off,acpi=%s,ioapic2=off" % (
             "off" if args.no_acpi else "on")
     else:
-        machine = "pc"
+        machine = args.machine  # pc or q35: SeaBIOS, virtio-pci
     cmd = [
         args.qemu,
         "-machine", machine,

@@ -3,9 +3,10 @@ through QEMU's monitor (`system_powerdown`, what `virsh shutdown` does), and
 the console's `q` key stop the image with status 0 after printing its
 counters:
 
-- pc (PIIX4 PM, the SCI): fstest writes to a fresh disk, waits, and the
-  button ends it; e2fsck -fn then finds the disk clean and debugfs reads
-  back what was written;
+- pc (PIIX4 PM, the SCI) and q35 (ICH9 PM, libvirt's other x86 machine):
+  fstest writes to a fresh disk, waits, and the button ends it; the fs
+  service is stopped (it flushes, then refuses changes); e2fsck -fn then
+  finds the disk clean and debugfs reads back what was written;
 - without the runner's exit device (as under libvirt or Firecracker): the
   kernel powers off through ACPI S5, so QEMU itself exits 0 (the web server);
 - microvm (hardware-reduced ACPI, QEMU's Generic Event Device): the button,
@@ -59,16 +60,27 @@ class ShutdownTest(unittest.TestCase):
         return output
 
     def test_power_button_after_writes_leaves_a_clean_disk(self):
-        disk = os.path.join(self.tmp, "fresh.img")
+        # q35: ICH9 instead of PIIX4 (another PM block, the same fixed
+        # power button), libvirt's other x86 machine.
+        for machine in ("pc", "q35"):
+            with self.subTest(machine=machine):
+                self.power_button_after_writes(machine)
+
+    def power_button_after_writes(self, machine):
+        disk = os.path.join(self.tmp, machine + ".img")
         subprocess.run(["mke2fs", "-q", "-F", "-t", "ext2", disk, "32M"], check=True)
-        vm = qemu_monitor.Vm("images/fstest", "--machine=pc", "--disk=" + disk, "--mode=write",
-                             "--wait")
+        vm = qemu_monitor.Vm("images/fstest", "--machine=" + machine, "--disk=" + disk,
+                             "--mode=write", "--wait")
         try:
             vm.wait_for(r"fstest: waiting for the power button", timeout=180)
             output = self.press_and_expect_status_0(vm)
         finally:
             vm.stop()
         self.assertIn("ACPI fixed power button", output)
+        self.assertIn("-machine %s " % machine, " ".join(vm.command) + " ")
+        # The services were stopped before the power-off: the fs service
+        # flushed and refuses changes from then on.
+        self.assertIn("shutdown: fs stopped\n", output)
         fsck = subprocess.run(["e2fsck", "-fn", disk], stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True)
         self.assertEqual(fsck.returncode, 0, fsck.stdout)
