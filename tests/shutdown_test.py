@@ -11,7 +11,8 @@ counters:
   kernel powers off through ACPI S5, so QEMU itself exits 0 (the web server);
 - microvm (hardware-reduced ACPI, QEMU's Generic Event Device): the button,
   with and without the exit device;
-- the web server drains on `q`: it stops accepting and says so.
+- the web server drains on `q`: it stops accepting and says so; so does
+  echo.
 """
 
 import os
@@ -80,7 +81,7 @@ class ShutdownTest(unittest.TestCase):
         self.assertIn("-machine %s " % machine, " ".join(vm.command) + " ")
         # The services were stopped before the power-off: the fs service
         # flushed and refuses changes from then on.
-        self.assertIn("shutdown: fs stopped\n", output)
+        self.assertRegex(output, r"shutdown: fs stopped\r?\n")
         fsck = subprocess.run(["e2fsck", "-fn", disk], stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True)
         self.assertEqual(fsck.returncode, 0, fsck.stdout)
@@ -124,6 +125,21 @@ class ShutdownTest(unittest.TestCase):
         self.assertEqual(status, 0, output)
         self.assertIn("shutdown: asked for by q on the console", output)
         self.assertIn("webserver: stopped accepting; 0 connections were open", output)
+        self.assertRegex(output, COUNTERS)
+
+    def test_q_on_the_console_stops_echo(self):
+        vm = qemu_monitor.Vm("images/echo")
+        try:
+            vm.wait_for(r"echo: listening", timeout=120)
+            vm.send_keys("q")
+            status = vm.wait_exit(timeout=60)
+            output = vm.output()
+        finally:
+            vm.stop()
+        sys.stderr.write(output)
+        self.assertEqual(status, 0, output)
+        self.assertIn("echo: stopped accepting", output)
+        self.assertIn("shutdown: net stopped", output)
         self.assertRegex(output, COUNTERS)
 
 

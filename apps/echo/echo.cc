@@ -7,6 +7,9 @@
 //   bazel run //images:echo          # then: tcp_rr, nc 127.0.0.1 8007, ...
 //
 // Prints "echo: listening on <ip> port 7" once the address is configured.
+// A graceful shutdown (the power button or `q`, kernel/top/shutdown.h)
+// closes the listener on the echo core and prints "echo: stopped
+// accepting"; open connections end with the power-off.
 
 #include <cstdint>
 #include <new>
@@ -14,6 +17,7 @@
 #include "kernel/lib/log.h"
 #include "kernel/sched/scheduler.h"
 #include "kernel/top/app.h"
+#include "kernel/top/shutdown.h"
 #include "services/net/net_client.h"
 #include "services/net/start.h"
 #include "services/net/tcp_server.h"
@@ -60,6 +64,18 @@ void StartConnection(void* arg, const net::Peer& peer) {
 
 void AcceptLoop(void* arg) {
   static_cast<net::TcpServer*>(arg)->AcceptForever(&StartConnection, arg);
+  // Stopped by the shutdown handler: the shutdown thread powers off once
+  // the services have stopped. Returning would end AppMain, which powers
+  // off at once.
+  for (;;) sched::Scheduler::Current().Park();
+}
+
+// The shutdown handler: the listener belongs to the echo core's accept loop.
+uint32_t echo_core = 0;
+void StopAccepting(void* arg) {
+  auto* server = static_cast<net::TcpServer*>(arg);
+  svc::RunOn(echo_core, [server] { server->Stop(); }, "echo-stop");
+  Print("echo: stopped accepting\n");
 }
 
 }  // namespace
@@ -77,6 +93,8 @@ int AppMain() {
   Print("echo: listening on %s port %u (net service on core %u, echo on core %u)\n",
         ip != 0 ? net::FormatIp(ip, text) : "(no address yet)", kEchoPort, placed.net_core,
         placed.app_core);
+  echo_core = placed.app_core;
+  SetShutdownHandler(&StopAccepting, server);
   // The server runs until the VM is stopped.
   svc::RunOn(placed.app_core, [&] { AcceptLoop(server); }, "echo-accept");
   return 0;
