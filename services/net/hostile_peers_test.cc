@@ -339,6 +339,9 @@ void TimeWaitReuseScenario(TestNet& net) {
   ASSERT_EQ(to_new->flags, testing::kTcpSyn | testing::kTcpAck);
   EXPECT_EQ(to_new->ack, new_seq + 1);
   EXPECT_EQ(stats.time_wait_reopened.Get(), 1u);
+  // Our side starts above the old connection too (tcp_isn.h: the clock
+  // part of the ISN), so its stray segments cannot land in the new one.
+  EXPECT_GT(static_cast<int32_t>(to_new->seq - (old.our_seq + 1)), 0);
   net.Inject(TcpFrom(kPeerIp, {.src_port = kPort, .dst_port = kServerPort, .seq = new_seq + 1,
                                .ack = to_new->seq + 1, .flags = testing::kTcpAck | testing::kTcpPsh},
                      "GET /"));
@@ -350,6 +353,25 @@ void TimeWaitReuseScenario(TestNet& net) {
   const Result<size_t> got = net.client().Recv(peer.value().handle, in, Blocking::kNo);
   ASSERT_TRUE(got.ok()) << ErrorName(got.error());
   EXPECT_EQ(std::string_view(reinterpret_cast<const char*>(in), got.value()), "GET /");
+}
+
+// ---- 2c. Sequence numbers an off-path peer cannot predict ----
+
+// Connections from consecutive ports, opened together: lwIP's own ISNs
+// would step by the TCP tick count (a few hundred at most here); RFC 6528's
+// (tcp_isn.h) are a keyed hash apart.
+void UnpredictableIsnScenario(TestNet& net) {
+  const Result<uint32_t> listener = net.client().Listen(kServerPort, 512);
+  ASSERT_TRUE(listener.ok());
+  AnnouncePeer(net);
+  const std::vector<Connection> connections = Open(net, listener.value(), 43000, 8);
+  uint32_t far_apart = 0;
+  for (size_t i = 0; i + 1 < connections.size(); ++i) {
+    ASSERT_NE(connections[i].our_seq, 0u);
+    const uint32_t step = connections[i + 1].our_seq - connections[i].our_seq;
+    if (step > (1u << 20) && step < 0u - (1u << 20)) ++far_apart;
+  }
+  EXPECT_GE(far_apart, 5u) << "the ISNs look like a counter";
 }
 
 // ---- 3. Zero-window readers and a parked Send ----
@@ -519,6 +541,7 @@ TEST(HostilePeersTest, UnreadDataFromManyConnectionsLeavesBuffersForOthers) {
 }
 TEST(HostilePeersTest, SynFloodLeavesThePortOpen) { RunScenario(&SynFloodScenario); }
 TEST(HostilePeersTest, ANewSynReopensATimeWait) { RunScenario(&TimeWaitReuseScenario); }
+TEST(HostilePeersTest, IsnsAreNotACounter) { RunScenario(&UnpredictableIsnScenario); }
 TEST(HostilePeersTest, ClosedConnectionKeepsUnsentDataAtMost20s) {
   RunScenario(&ClosedSendLimitScenario);
 }

@@ -15,6 +15,7 @@
 #include "netif/ethernet.h"
 #include "services/net/new_syn.h"
 #include "services/net/overload.h"
+#include "services/net/tcp_isn.h"
 #include "services/runtime/call.h"
 
 namespace uk::net {
@@ -74,6 +75,7 @@ void NetService::AdvanceClockForTest(uint64_t ms) {
 
 void NetService::BringUp() {
   lwip_init();
+  SeedInitialSequenceNumbers();
   const bool dhcp = config_.ip == 0;
   const ip4_addr_t ip = Ip4(config_.ip), mask = Ip4(config_.netmask), gw = Ip4(config_.gateway);
   netif_add(netif_, &ip, &mask, &gw, this, &NetifInit, &ethernet_input);

@@ -30,6 +30,30 @@ extern "C" uint32_t uk_lwip_rand(void) {
   return static_cast<uint32_t>((state * 0x2545f4914f6cdd1dull) >> 32);
 }
 
+// The TCP ISN secret (services/net/tcp_isn.h): RDRAND where CPUID says the
+// CPU has it (QEMU's TCG -cpu max does, as KVM hosts do), else the low bits
+// of TSC readings taken between cache-missing loads, a weak fallback.
+extern "C" void uk_net_isn_secret(uint8_t key[16]) {
+  const bool rdrand = ((uk::arch::Cpuid(1).ecx >> 30) & 1) != 0;
+  bool from_rdrand = rdrand;
+  for (int word = 0; word < 2; ++word) {
+    uint64_t value = 0;
+    bool ok = false;
+    for (int attempt = 0; rdrand && !ok && attempt < 10; ++attempt) {
+      uint8_t carry = 0;
+      asm volatile("rdrand %0; setc %1" : "=r"(value), "=qm"(carry)::"cc");
+      ok = carry != 0;
+    }
+    if (!ok) {
+      from_rdrand = false;
+      for (int i = 0; i < 64; ++i) value = (value << 5 | value >> 59) ^ uk::arch::ReadTsc();
+    }
+    for (int i = 0; i < 8; ++i) key[word * 8 + i] = static_cast<uint8_t>(value >> (8 * i));
+  }
+  uk::Log(uk::LogLevel::kInfo, "net: TCP initial sequence numbers keyed from %s",
+          from_rdrand ? "RDRAND" : "the TSC (no RDRAND)");
+}
+
 extern "C" void uk_lwip_diag(const char* format, ...) {
   // Only with LWIP_DEBUG, which is off: keep the text, drop the arguments.
   uk::Log(uk::LogLevel::kDebug, "lwip: %s", format);

@@ -151,6 +151,26 @@ int uk_net_admit_tcp_segment(const struct tcp_pcb* pcb, const struct pbuf* p)
 #endif
 #define LWIP_HOOK_TCP_INPACKET_PCB(pcb, hdr, optlen, opt1len, opt2, p) \
   (uk_net_admit_tcp_segment != 0 ? uk_net_admit_tcp_segment((pcb), (p)) : 0)
+/*
+ * Initial sequence numbers as RFC 6528 asks (services/net/tcp_isn.h): a
+ * keyed hash of the 4-tuple plus a 4 us clock. lwIP's own is a counter an
+ * off-path peer can predict. Weak like the hook above: lwIP's own tests,
+ * which link no net service, get LWIP_RAND().
+ */
+#include <stdint.h>
+#ifdef __cplusplus
+extern "C" {
+#endif
+struct ip4_addr;
+uint32_t uk_net_tcp_isn(const struct ip4_addr* local_ip, uint16_t local_port,
+                        const struct ip4_addr* remote_ip, uint16_t remote_port)
+    __attribute__((weak));
+#ifdef __cplusplus
+}
+#endif
+#define LWIP_HOOK_TCP_ISN(local_ip, local_port, remote_ip, remote_port)                     \
+  (uk_net_tcp_isn != 0 ? uk_net_tcp_isn((local_ip), (local_port), (remote_ip), (remote_port)) \
+                       : LWIP_RAND())
 #define TCP_OOSEQ_MAX_PBUFS 16
 #define TCP_OOSEQ_MAX_BYTES (16 * TCP_MSS)
 #define TCP_LISTEN_BACKLOG 1
