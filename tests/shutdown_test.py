@@ -112,10 +112,12 @@ class ShutdownTest(unittest.TestCase):
                     vm.stop()
                 self.assertIn("GED power-down event", output)
 
-    def test_q_on_the_console_drains_the_web_server(self):
-        vm = qemu_monitor.Vm("images/webserver")
+    def press_q(self, image, ready):
+        """Boots `image`, presses q once `ready` is on the console; the
+        output, after checking the exit status 0 and the counters."""
+        vm = qemu_monitor.Vm(image)
         try:
-            vm.wait_for(r"webserver: listening", timeout=120)
+            vm.wait_for(ready, timeout=120)
             vm.send_keys("q")
             status = vm.wait_exit(timeout=60)
             output = vm.output()
@@ -123,24 +125,18 @@ class ShutdownTest(unittest.TestCase):
             vm.stop()
         sys.stderr.write(output)
         self.assertEqual(status, 0, output)
+        self.assertRegex(output, COUNTERS)
+        return output
+
+    def test_q_on_the_console_drains_the_web_server(self):
+        output = self.press_q("images/webserver", r"webserver: listening")
         self.assertIn("shutdown: asked for by q on the console", output)
         self.assertIn("webserver: stopped accepting; 0 connections were open", output)
-        self.assertRegex(output, COUNTERS)
 
     def test_q_on_the_console_stops_echo(self):
-        vm = qemu_monitor.Vm("images/echo")
-        try:
-            vm.wait_for(r"echo: listening", timeout=120)
-            vm.send_keys("q")
-            status = vm.wait_exit(timeout=60)
-            output = vm.output()
-        finally:
-            vm.stop()
-        sys.stderr.write(output)
-        self.assertEqual(status, 0, output)
+        output = self.press_q("images/echo", r"echo: listening")
         self.assertIn("echo: stopped accepting", output)
         self.assertIn("shutdown: net stopped", output)
-        self.assertRegex(output, COUNTERS)
 
 
 if __name__ == "__main__":
