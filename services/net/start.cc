@@ -31,8 +31,8 @@ extern "C" uint32_t uk_lwip_rand(void) {
 }
 
 // The TCP ISN secret (services/net/tcp_isn.h): RDRAND where CPUID says the
-// CPU has it (QEMU's TCG -cpu max does, as KVM hosts do), else the low bits
-// of TSC readings taken between cache-missing loads, a weak fallback.
+// CPU has it (QEMU's TCG -cpu max does, as KVM hosts do), else 64 TSC
+// readings folded together: a weak fallback (the log line says which).
 extern "C" void uk_net_isn_secret(uint8_t key[16]) {
   const bool rdrand = ((uk::arch::Cpuid(1).ecx >> 30) & 1) != 0;
   bool from_rdrand = rdrand;
